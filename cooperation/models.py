@@ -24,6 +24,25 @@ class SlugManager(models.Manager):
         return self.get(slug=slug)
 
 
+class OrganisationQuerySet(models.QuerySet):
+    def partners_of(self, organisation):
+        """
+        Organisations that cooperate with `organisation`: parties to an agreement
+        it is party to, or participants in a published activity it takes part in.
+        """
+        shared_agreement = Agreement.parties.through.objects.filter(
+            organisation=OuterRef("pk"), agreement__parties=organisation
+        )
+        shared_activity = Participation.objects.filter(
+            organisation=OuterRef("pk"),
+            activity__publication=Publication.PUBLISHED,
+            activity__participations__organisation=organisation,
+        )
+        return self.filter(Exists(shared_agreement) | Exists(shared_activity)).exclude(
+            pk=organisation.pk
+        )
+
+
 class OrganisationKind(models.TextChoices):
     INTERNATIONAL = "international", "International organisation"
     SUPRANATIONAL = "supranational", "Supranational union"
@@ -119,7 +138,7 @@ class Organisation(models.Model):
     website = models.URLField(blank=True)
     description = models.TextField(blank=True, help_text="Public.")
 
-    objects = SlugManager()
+    objects = SlugManager.from_queryset(OrganisationQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -293,7 +312,6 @@ class Signatory(models.Model):
     natural_key.dependencies = ["cooperation.agreement", "cooperation.person"]
 
 
-
 class ActivityQuerySet(models.QuerySet):
     def published(self):
         return self.filter(publication=Publication.PUBLISHED)
@@ -306,6 +324,10 @@ class ActivityQuerySet(models.QuerySet):
         if role:
             participations = participations.filter(role=role)
         return self.filter(Exists(participations))
+
+    def newest_first(self):
+        """Latest start date first, undated activities last, then the most recently added."""
+        return self.order_by(F("start_date").desc(nulls_last=True), "-pk")
 
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -407,7 +429,6 @@ class Participation(models.Model):
     natural_key.dependencies = ["cooperation.activity", "cooperation.organisation"]
 
 
-
 class Source(models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=100, unique=True)
@@ -434,7 +455,7 @@ class Source(models.Model):
 
 
 #: The records a citation can support, each a nullable foreign key on Citation.
-CITED_MODELS = ["organisation", "area", "agreement", "activity", "person"]
+CITED_MODELS = ["organisation", "area", "region", "agreement", "activity", "person"]
 QUOTE_MAX_LENGTH = 1000
 
 
@@ -468,6 +489,9 @@ class Citation(models.Model):
     area = models.ForeignKey(
         Area, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
     )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
+    )
     agreement = models.ForeignKey(
         Agreement, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"
     )
@@ -487,12 +511,7 @@ class Citation(models.Model):
                 condition=reduce(
                     or_,
                     (
-                        Q(
-                            **{
-                                f"{name}__isnull": name != cited
-                                for name in CITED_MODELS
-                            }
-                        )
+                        Q(**{f"{name}__isnull": name != cited for name in CITED_MODELS})
                         for cited in CITED_MODELS
                     ),
                 ),
@@ -541,4 +560,3 @@ class Citation(models.Model):
     @property
     def cited(self):
         return getattr(self, self.cited_model)
-

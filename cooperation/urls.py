@@ -4,4 +4,18 @@ from . import views
 
 app_name = "cooperation"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("activities/", views.ActivityListView.as_view(), name="activity-list"),
+    path("activities/<int:pk>/", views.ActivityDetailView.as_view(), name="activity-detail"),
+    path("organisations/", views.OrganisationListView.as_view(), name="organisation-list"),
+    path(
+        "organisations/<slug:slug>/",
+        views.OrganisationDetailView.as_view(),
+        name="organisation-detail",
+    ),
+    path("areas/", views.AreaListView.as_view(), name="area-list"),
+    path("areas/<slug:slug>/", views.AreaDetailView.as_view(), name="area-detail"),
+    path("agreements/", views.AgreementListView.as_view(), name="agreement-list"),
+    path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement-detail"),
+]

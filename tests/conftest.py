@@ -2,9 +2,12 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def plain_http(settings):
-    """Serve tests over plain HTTP with unhashed static files, as `runserver` does."""
+def test_settings(settings):
+    """Plain HTTP and unhashed static files, as `runserver` serves them; fast hashing."""
     settings.SECURE_SSL_REDIRECT = False
+    # Hashing test users' passwords slowly protects nothing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.WHITENOISE_AUTOREFRESH = True  # no collectstatic: no STATIC_ROOT to scan
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

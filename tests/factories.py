@@ -47,6 +47,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = models.Agreement
+        skip_postgeneration_save = True
 
     @factory.post_generation
     def parties(self, create, extracted, **kwargs):
@@ -71,6 +72,7 @@ class ActivityFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = models.Activity
+        skip_postgeneration_save = True
 
     @factory.post_generation
     def areas(self, create, extracted, **kwargs):

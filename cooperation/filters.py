@@ -1,0 +1,232 @@
+import django_filters
+from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
+from django.db.models import Exists, F, OuterRef, Q
+from django_countries import countries
+
+from .models import (
+    Activity,
+    ActivityStatus,
+    Agreement,
+    AgreementKind,
+    Area,
+    AreaKind,
+    Organisation,
+    OrganisationKind,
+    Participation,
+    Region,
+    Role,
+)
+
+SEARCH_MAX_LENGTH = 200
+
+
+class FilterForm(forms.Form):
+    """
+    Refuse a NUL character in any field without echoing it back: the databases cannot
+    compare it, and it has no place in a page.
+    """
+
+    def __init__(self, data=None, *args, **kwargs):
+        self.null_fields = set()
+        if data is not None:
+            data = data.copy()
+            for name, values in data.lists():
+                if any("\x00" in value for value in values):
+                    self.null_fields.add(name)
+                    data.setlist(name, [value.replace("\x00", "") for value in values])
+        super().__init__(data, *args, **kwargs)
+
+    def clean(self):
+        for name in self.null_fields & self.fields.keys():
+            self.add_error(name, ProhibitNullCharactersValidator.message)
+        return super().clean()
+
+
+class SlugFilter(django_filters.ModelChoiceFilter):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("to_field_name", "slug")
+        super().__init__(*args, **kwargs)
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """Order with undated rows last in both directions, as both databases then agree."""
+
+    def get_ordering_value(self, param):
+        name = self.param_map[param.removeprefix("-")]
+        if param.startswith("-"):
+            return F(name).desc(nulls_last=True)
+        return F(name).asc(nulls_last=True)
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+
+
+def search_filter(label):
+    return django_filters.CharFilter(label=label, method="search", max_length=SEARCH_MAX_LENGTH)
+
+
+def date_input():
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ActivityFilter(django_filters.FilterSet):
+    q = search_filter("Search titles and descriptions")
+    organisation = SlugFilter(
+        queryset=Organisation.objects.all(),
+        method="filter_organisation",
+        label="Organisation",
+        empty_label="Any organisation",
+    )
+    role = django_filters.ChoiceFilter(
+        choices=Role,
+        method="filter_role",
+        label="Role",
+        empty_label="Any role",
+        help_text="With an organisation: that organisation in this role.",
+    )
+    area = SlugFilter(
+        queryset=Area.objects.all(), method="filter_area", label="Area", empty_label="Any area"
+    )
+    status = django_filters.ChoiceFilter(
+        choices=ActivityStatus, label="Status", empty_label="Any status"
+    )
+    agreement = django_filters.ModelChoiceFilter(
+        queryset=Agreement.objects.all(), label="Agreement", empty_label="Any agreement"
+    )
+    country = django_filters.ChoiceFilter(
+        choices=lambda: list(countries),
+        method="filter_country",
+        label="Country",
+        empty_label="Any country",
+    )
+    region = SlugFilter(
+        queryset=Region.objects.all(),
+        method="filter_region",
+        label="Region",
+        empty_label="Any region",
+    )
+    start_date_after = django_filters.DateFilter(
+        field_name="start_date",
+        lookup_expr="gte",
+        label="Started on or after",
+        widget=date_input(),
+    )
+    start_date_before = django_filters.DateFilter(
+        field_name="start_date",
+        lookup_expr="lte",
+        label="Started on or before",
+        widget=date_input(),
+    )
+    sort = OrderingFilter(
+        fields=[("start_date", "start"), ("title", "title")],
+        choices=[
+            ("-start", "Start date, latest first"),
+            ("start", "Start date, earliest first"),
+            ("title", "Title, A to Z"),
+            ("-title", "Title, Z to A"),
+        ],
+        label="Sort by",
+        empty_label="Latest first",
+    )
+
+    class Meta:
+        form = FilterForm
+        model = Activity
+        fields = [
+            "q",
+            "organisation",
+            "role",
+            "area",
+            "status",
+            "agreement",
+            "country",
+            "region",
+            "start_date_after",
+            "start_date_before",
+            "sort",
+        ]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_organisation(self, queryset, name, value):
+        return queryset.involving(value, role=self.form.cleaned_data.get("role"))
+
+    def filter_role(self, queryset, name, value):
+        if self.form.cleaned_data.get("organisation"):
+            return queryset  # Applied with the organisation, to the same participation.
+        return queryset.filter(
+            Exists(Participation.objects.filter(activity=OuterRef("pk"), role=value))
+        )
+
+    def filter_area(self, queryset, name, value):
+        through = Activity.areas.through.objects
+        return queryset.filter(Exists(through.filter(activity=OuterRef("pk"), area=value)))
+
+    def filter_region(self, queryset, name, value):
+        through = Activity.regions.through.objects
+        return queryset.filter(Exists(through.filter(activity=OuterRef("pk"), region=value)))
+
+    def filter_country(self, queryset, name, value):
+        # The codes are stored comma-separated; two letters between commas match one code only.
+        return queryset.filter(countries__contains=value)
+
+
+class OrganisationFilter(django_filters.FilterSet):
+    q = search_filter("Search names and acronyms")
+    kind = django_filters.ChoiceFilter(
+        choices=OrganisationKind, label="Kind", empty_label="Any kind"
+    )
+
+    class Meta:
+        form = FilterForm
+        model = Organisation
+        fields = ["q", "kind"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(acronym__icontains=value))
+
+
+class AreaFilter(django_filters.FilterSet):
+    q = search_filter("Search names and descriptions")
+    kind = django_filters.ChoiceFilter(choices=AreaKind, label="Kind", empty_label="Any kind")
+
+    class Meta:
+        form = FilterForm
+        model = Area
+        fields = ["q", "kind"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
+
+
+class AgreementFilter(django_filters.FilterSet):
+    q = search_filter("Search titles and summaries")
+    kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
+    party = SlugFilter(
+        queryset=Organisation.objects.all(),
+        method="filter_party",
+        label="Party",
+        empty_label="Any party",
+    )
+    area = SlugFilter(
+        queryset=Area.objects.all(), method="filter_area", label="Area", empty_label="Any area"
+    )
+
+    class Meta:
+        form = FilterForm
+        model = Agreement
+        fields = ["q", "kind", "party", "area"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value))
+
+    def filter_party(self, queryset, name, value):
+        through = Agreement.parties.through.objects
+        return queryset.filter(Exists(through.filter(agreement=OuterRef("pk"), organisation=value)))
+
+    def filter_area(self, queryset, name, value):
+        through = Agreement.areas.through.objects
+        return queryset.filter(Exists(through.filter(agreement=OuterRef("pk"), area=value)))

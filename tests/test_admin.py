@@ -1,0 +1,534 @@
+import datetime
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
+from django.contrib.messages import Message, constants
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils.html import escape
+from pytest_django.asserts import (
+    assertContains,
+    assertMessages,
+    assertNotContains,
+    assertRedirects,
+)
+
+from cooperation.models import (
+    Activity,
+    ActivityStatus,
+    Agreement,
+    AgreementKind,
+    Area,
+    AreaKind,
+    Citation,
+    Organisation,
+    OrganisationKind,
+    Participation,
+    Person,
+    Publication,
+    Region,
+    Role,
+    Signatory,
+    Source,
+)
+
+from .factories import (
+    ActivityFactory,
+    AgreementFactory,
+    AreaFactory,
+    CitationFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+    PersonFactory,
+    RegionFactory,
+    SignatoryFactory,
+    SourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [model for model in admin.site._registry if model._meta.app_label == "cooperation"]
+
+SOURCE_TEXT = "In 2024 the two organisations trained border guards together in three countries."
+QUOTE = "trained border guards together"
+QUOTE_NOT_IN_SOURCE = "This quote does not occur, letter for letter, in the source's text."
+
+
+def with_related(row, **related):
+    """Set many-to-many relations on `row` that its factory has no hook for."""
+    for name, values in related.items():
+        getattr(row, name).set(values)
+    return row
+
+
+def cited(record):
+    CitationFactory(**{record._meta.model_name: record})
+    return record
+
+
+def full_agreement():
+    agreement = AgreementFactory(parties=OrganisationFactory.create_batch(2))
+    agreement.areas.set([AreaFactory()])
+    SignatoryFactory(agreement=agreement)
+    return cited(agreement)
+
+
+def full_activity():
+    activity = ActivityFactory(
+        start_date=datetime.date(2023, 1, 1), areas=[AreaFactory()], regions=[RegionFactory()]
+    )
+    ParticipationFactory(activity=activity, role=Role.FUNDING)
+    ParticipationFactory(activity=activity)
+    return cited(activity)
+
+
+#: One complete row of each registered model, foreign keys and many-to-many relations filled,
+#: so that every changelist column and change page inline has something to fetch.
+ROWS = {
+    Organisation: lambda: cited(OrganisationFactory(parent=OrganisationFactory())),
+    Area: lambda: cited(AreaFactory()),
+    Region: lambda: cited(RegionFactory()),
+    Person: lambda: cited(PersonFactory()),
+    Agreement: full_agreement,
+    Signatory: SignatoryFactory,
+    Activity: full_activity,
+    Participation: ParticipationFactory,
+    Source: lambda: with_related(SourceFactory(), publishers=OrganisationFactory.create_batch(2)),
+    Citation: lambda: CitationFactory(activity=ActivityFactory()),
+}
+
+
+def admin_url(model, view, *args):
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def inline_prefix(response, model):
+    """The form prefix of the inline editing `model` on a rendered admin add or change page."""
+    return next(
+        inline.formset.prefix
+        for inline in response.context["inline_admin_formsets"]
+        if inline.formset.model is model
+    )
+
+
+def inline_rows(prefix, rows):
+    """POST data for new inline rows: the management form and one form per dict in `rows`."""
+    data = {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": 0}
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{name}": value for name, value in row.items()})
+    return data
+
+
+def rendered_form_data(response):
+    """POST data that saves a rendered admin change page as it stands, inlines included."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    return {
+        field.html_name: field.value()
+        for form in forms
+        for field in form
+        if field.value() not in [None, False]
+    }
+
+
+def form_errors(response):
+    """The errors of a re-rendered admin form and its inlines, to explain a failed save."""
+    if response.context is None or "adminform" not in response.context:
+        return ""
+    inlines = response.context["inline_admin_formsets"]
+    return str([response.context["adminform"].form.errors, *(i.formset.errors for i in inlines)])
+
+
+def activity_add_data(client, *, participations=(), citations=(), **fields):
+    """POST data for the activity add page: `fields` over a plain draft, and inline rows."""
+    response = client.get(admin_url(Activity, "add"))
+    return {
+        "title": "Joint training of border guards",
+        "slug": "joint-training-of-border-guards",
+        "description": "Border guards of three countries trained together.",
+        "status": ActivityStatus.IMPLEMENTATION,
+        "start_date": "2024-03-01",
+        "end_date": "2024-06-30",
+        "publication": Publication.DRAFT,
+        **fields,
+        **inline_rows(inline_prefix(response, Participation), participations),
+        **inline_rows(inline_prefix(response, Citation), citations),
+    }
+
+
+def publish_by_action(client, activity):
+    return client.post(
+        admin_url(Activity, "changelist"), {"action": "publish", "_selected_action": [activity.pk]}
+    )
+
+
+def publish_by_change_form(client, activity):
+    url = admin_url(Activity, "change", activity.pk)
+    data = rendered_form_data(client.get(url))
+    return client.post(url, {**data, "publication": Publication.PUBLISHED})
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A client logged in as staff holding every permission of this app, and no others."""
+    user = django_user_model.objects.create_user(username="editor", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="cooperation"))
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_admin_changelist_renders(admin_client, model):
+    row = ROWS[model]()
+
+    response = admin_client.get(admin_url(model, "changelist"))
+
+    assert response.status_code == 200
+    assert row in response.context["cl"].result_list
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_admin_add_page_renders(admin_client, model):
+    response = admin_client.get(admin_url(model, "add"))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_admin_change_page_renders(admin_client, model):
+    row = ROWS[model]()
+
+    response = admin_client.get(admin_url(model, "change", row.pk))
+
+    assert response.status_code == 200
+    assert response.context["original"] == row
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_admin_changelist_query_count_independent_of_rows(admin_client, model):
+    url = admin_url(model, "changelist")
+
+    def rows_and_queries(count):
+        for _ in range(count):
+            ROWS[model]()
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(url)
+        return len(response.context["cl"].result_list), len(queries)
+
+    few_rows, few_queries = rows_and_queries(2)
+    many_rows, many_queries = rows_and_queries(4)
+
+    assert many_rows == 3 * few_rows
+    assert many_queries == few_queries
+
+
+@pytest.mark.parametrize(
+    ("make", "term"),
+    [
+        pytest.param(lambda: OrganisationFactory(acronym="UNODC"), "unodc", id="organisation"),
+        pytest.param(lambda: AreaFactory(name="Border management"), "border", id="area"),
+        pytest.param(lambda: RegionFactory(name="Western Balkans"), "balkans", id="region"),
+        pytest.param(
+            lambda: PersonFactory(email="ana.silva@example.org"), "ana.silva", id="person"
+        ),
+        pytest.param(
+            lambda: AgreementFactory(parties=[OrganisationFactory(acronym="Frontex")]),
+            "frontex",
+            id="agreement",
+        ),
+        pytest.param(
+            lambda: SignatoryFactory(title="Executive Director"), "executive", id="signatory"
+        ),
+        pytest.param(
+            lambda: ParticipationFactory(organisation=OrganisationFactory(acronym="IOM")).activity,
+            "iom",
+            id="activity",
+        ),
+        pytest.param(
+            lambda: ParticipationFactory(activity__title="Joint patrols"),
+            "patrols",
+            id="participation",
+        ),
+        pytest.param(lambda: SourceFactory(title="Annual report"), "annual", id="source"),
+        pytest.param(
+            lambda: CitationFactory(
+                activity=ActivityFactory(), source__text="They share data.", quote="share data"
+            ),
+            "share data",
+            id="citation",
+        ),
+    ],
+)
+def test_admin_changelist_search_finds_row(admin_client, make, term):
+    wanted = make()
+    model = type(wanted)
+    ROWS[model]()
+
+    response = admin_client.get(admin_url(model, "changelist"), {"q": term})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [wanted]
+
+
+@pytest.mark.parametrize(
+    ("make", "query"),
+    [
+        pytest.param(
+            lambda: OrganisationFactory(kind=OrganisationKind.ACADEMIC),
+            lambda row: {"kind__exact": row.kind},
+            id="organisation-kind",
+        ),
+        pytest.param(
+            lambda: OrganisationFactory(parent=OrganisationFactory()),
+            lambda row: {"parent__id__exact": row.parent_id},
+            id="organisation-parent",
+        ),
+        pytest.param(
+            lambda: AreaFactory(kind=AreaKind.CROSS_CUTTING),
+            lambda row: {"kind__exact": row.kind},
+            id="area-kind",
+        ),
+        pytest.param(
+            PersonFactory,
+            lambda row: {"organisation__id__exact": row.organisation_id},
+            id="person-organisation",
+        ),
+        pytest.param(
+            lambda: AgreementFactory(kind=AgreementKind.MEMORANDUM),
+            lambda row: {"kind__exact": row.kind},
+            id="agreement-kind",
+        ),
+        pytest.param(
+            lambda: AgreementFactory(parties=[OrganisationFactory()]),
+            lambda row: {"parties__id__exact": row.parties.get().pk},
+            id="agreement-parties",
+        ),
+        pytest.param(
+            lambda: with_related(AgreementFactory(), areas=[AreaFactory()]),
+            lambda row: {"areas__id__exact": row.areas.get().pk},
+            id="agreement-areas",
+        ),
+        pytest.param(
+            SignatoryFactory,
+            lambda row: {"organisation__id__exact": row.organisation_id},
+            id="signatory-organisation",
+        ),
+        pytest.param(
+            lambda: ActivityFactory(publication=Publication.DRAFT),
+            lambda row: {"publication__exact": row.publication},
+            id="activity-publication",
+        ),
+        pytest.param(
+            lambda: ActivityFactory(status=ActivityStatus.CLOSED),
+            lambda row: {"status__exact": row.status},
+            id="activity-status",
+        ),
+        pytest.param(
+            lambda: ActivityFactory(areas=[AreaFactory()]),
+            lambda row: {"areas__id__exact": row.areas.get().pk},
+            id="activity-areas",
+        ),
+        pytest.param(
+            lambda: ActivityFactory(regions=[RegionFactory()]),
+            lambda row: {"regions__id__exact": row.regions.get().pk},
+            id="activity-regions",
+        ),
+        pytest.param(
+            lambda: ParticipationFactory(role=Role.FUNDING),
+            lambda row: {"role__exact": row.role},
+            id="participation-role",
+        ),
+        pytest.param(
+            lambda: with_related(SourceFactory(), publishers=[OrganisationFactory()]),
+            lambda row: {"publishers__id__exact": row.publishers.get().pk},
+            id="source-publishers",
+        ),
+        pytest.param(
+            lambda: CitationFactory(activity=ActivityFactory()),
+            lambda row: {"source__id__exact": row.source_id},
+            id="citation-source",
+        ),
+        pytest.param(
+            lambda: CitationFactory(person=PersonFactory()),
+            lambda row: {"supports": "person"},
+            id="citation-supports",
+        ),
+    ],
+)
+def test_admin_changelist_filter_keeps_matching_rows(admin_client, make, query):
+    wanted = make()
+    model = type(wanted)
+    ROWS[model]()
+
+    response = admin_client.get(admin_url(model, "changelist"), query(wanted))
+
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert any(set(query(wanted)) <= set(spec.expected_parameters()) for spec in cl.filter_specs)
+    assert list(cl.result_list) == [wanted]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model.__name__)
+def test_admin_changelist_every_filter_choice_renders(admin_client, model):
+    ROWS[model]()
+    ROWS[model]()
+    url = admin_url(model, "changelist")
+    cl = admin_client.get(url).context["cl"]
+
+    for spec in cl.filter_specs:
+        for choice in spec.choices(cl):
+            assert admin_client.get(url + choice["query_string"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model",
+    [model for model in MODELS if admin.site._registry[model].date_hierarchy],
+    ids=lambda model: model.__name__,
+)
+def test_admin_changelist_date_hierarchy_keeps_year(admin_client, model):
+    field = admin.site._registry[model].date_hierarchy
+    wanted, other = ROWS[model](), ROWS[model]()
+    model.objects.filter(pk=wanted.pk).update(**{field: datetime.date(2019, 7, 22)})
+    model.objects.filter(pk=other.pk).update(**{field: datetime.date(2021, 1, 5)})
+
+    response = admin_client.get(admin_url(model, "changelist"), {f"{field}__year": 2019})
+
+    assert list(response.context["cl"].result_list) == [wanted]
+
+
+@pytest.mark.parametrize("user", ["admin_client", "staff_client"])
+@pytest.mark.parametrize("publish", [publish_by_action, publish_by_change_form])
+def test_activity_staff_journey(request, user, publish):
+    client = request.getfixturevalue(user)
+    funder, implementer = OrganisationFactory.create_batch(2)
+    area = AreaFactory()
+    source = SourceFactory(text=SOURCE_TEXT)
+
+    response = client.post(
+        admin_url(Activity, "add"),
+        activity_add_data(
+            client,
+            areas=[area.pk],
+            participations=[
+                {"organisation": funder.pk, "role": Role.FUNDING},
+                {"organisation": implementer.pk, "role": Role.IMPLEMENTING},
+            ],
+            citations=[{"source": source.pk, "quote": QUOTE}],
+        ),
+    )
+
+    assertRedirects(response, admin_url(Activity, "changelist"), msg_prefix=form_errors(response))
+    activity = Activity.objects.get(slug="joint-training-of-border-guards")
+    assert activity.publication == Publication.DRAFT
+    assert list(activity.areas.all()) == [area]
+    assert {(p.organisation, p.role) for p in activity.participations.all()} == {
+        (funder, Role.FUNDING),
+        (implementer, Role.IMPLEMENTING),
+    }
+    assert activity.citations.get().quote == QUOTE
+    public = Client()
+    assertNotContains(public.get(reverse("cooperation:activity-list")), activity.title)
+    assert public.get(activity.get_absolute_url()).status_code == 404
+
+    response = publish(client, activity)
+
+    assert response.status_code == 302, form_errors(response)
+    activity.refresh_from_db()
+    assert activity.is_published
+    assert activity.participations.count() == 2
+    assert activity.citations.count() == 1
+    assertContains(public.get(reverse("cooperation:activity-list")), activity.title)
+    detail = public.get(activity.get_absolute_url())
+    assertContains(detail, QUOTE)
+    assertContains(detail, funder.name)
+
+
+def test_activity_actions_change_rows_and_report_count(admin_client):
+    drafts = ActivityFactory.create_batch(2, publication=Publication.DRAFT)
+    published = ActivityFactory()
+    url = admin_url(Activity, "changelist")
+    everything = [activity.pk for activity in [*drafts, published]]
+
+    response = admin_client.post(
+        url, {"action": "publish", "_selected_action": everything}, follow=True
+    )
+
+    assertMessages(response, [Message(constants.SUCCESS, "2 activities were published.")])
+    assert Activity.objects.published().count() == 3
+    assert LogEntry.objects.count() == 2
+
+    response = admin_client.post(
+        url, {"action": "unpublish", "_selected_action": [published.pk]}, follow=True
+    )
+
+    assertMessages(response, [Message(constants.SUCCESS, "1 activity was returned to draft.")])
+    assert list(Activity.objects.exclude(publication=Publication.PUBLISHED)) == [published]
+
+
+def test_citation_inline_quote_not_in_source_refused(admin_client):
+    source = SourceFactory(text=SOURCE_TEXT)
+
+    response = admin_client.post(
+        admin_url(Activity, "add"),
+        activity_add_data(
+            admin_client, citations=[{"source": source.pk, "quote": "trained police officers"}]
+        ),
+    )
+
+    assertContains(response, escape(QUOTE_NOT_IN_SOURCE))
+    assert not Activity.objects.exists()
+    assert not Citation.objects.exists()
+
+
+def test_citation_inline_without_source_refused(admin_client):
+    response = admin_client.post(
+        admin_url(Activity, "add"), activity_add_data(admin_client, citations=[{"quote": QUOTE}])
+    )
+
+    assertContains(response, "This field is required.")
+    assert not Activity.objects.exists()
+
+
+def test_citation_quote_not_in_source_refused(admin_client):
+    source = SourceFactory(text=SOURCE_TEXT)
+    activity = ActivityFactory()
+
+    response = admin_client.post(
+        admin_url(Citation, "add"),
+        {"source": source.pk, "quote": "trained police officers", "activity": activity.pk},
+    )
+
+    assertContains(response, escape(QUOTE_NOT_IN_SOURCE))
+    assert not Citation.objects.exists()
+
+
+def test_citation_supporting_two_records_refused(admin_client):
+    source = SourceFactory(text=SOURCE_TEXT)
+
+    response = admin_client.post(
+        admin_url(Citation, "add"),
+        {
+            "source": source.pk,
+            "quote": QUOTE,
+            "activity": ActivityFactory().pk,
+            "area": AreaFactory().pk,
+        },
+    )
+
+    assertContains(response, "A citation supports exactly one record.")
+    assert not Citation.objects.exists()
+
+
+def test_activity_end_before_start_refused(admin_client):
+    response = admin_client.post(
+        admin_url(Activity, "add"),
+        activity_add_data(admin_client, start_date="2024-06-30", end_date="2024-03-01"),
+    )
+
+    assertContains(response, "The end date is before the start date.")
+    assert not Activity.objects.exists()

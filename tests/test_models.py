@@ -1,0 +1,286 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from cooperation.models import (
+    QUOTE_MAX_LENGTH,
+    Activity,
+    ActivityStatus,
+    Citation,
+    OrganisationKind,
+    Publication,
+    Role,
+)
+
+from .factories import (
+    ActivityFactory,
+    AgreementFactory,
+    AreaFactory,
+    CitationFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+    PersonFactory,
+    SignatoryFactory,
+    SourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def refused(model_or_instance, **fields):
+    """Save a row that breaks a rule, bypassing forms, and return the database's error."""
+    with pytest.raises(IntegrityError) as excinfo, transaction.atomic():
+        if isinstance(model_or_instance, type):
+            model_or_instance.objects.create(**fields)
+        else:
+            for name, value in fields.items():
+                setattr(model_or_instance, name, value)
+            model_or_instance.save()
+    return str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    ("factory", "field"),
+    [
+        (OrganisationFactory, "kind"),
+        (AreaFactory, "kind"),
+        (AgreementFactory, "kind"),
+        (ActivityFactory, "status"),
+        (ActivityFactory, "publication"),
+        (ParticipationFactory, "role"),
+    ],
+)
+def test_choices_unknown_value_refused(factory, field):
+    row = factory()
+
+    assert f"{field}_valid" in refused(row, **{field: "bogus"})
+    with pytest.raises(ValidationError) as excinfo:
+        row.full_clean()
+    assert field in excinfo.value.message_dict
+
+
+def test_organisation_own_parent_refused():
+    organisation = OrganisationFactory()
+
+    assert "not_own_parent" in refused(organisation, parent=organisation)
+
+
+def test_organisation_slug_unique():
+    OrganisationFactory(slug="iom")
+
+    assert "slug" in refused(
+        OrganisationFactory._meta.model, name="Other", slug="iom", kind="other"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "code"),
+    [
+        (OrganisationKind.INTERNATIONAL, "40"),
+        (OrganisationKind.EU_AGENCY, "40"),
+        (OrganisationKind.NATIONAL_AUTHORITY, "10"),
+        (OrganisationKind.INTERNATIONAL_NGO, "21"),
+        (OrganisationKind.ACADEMIC, "80"),
+        (OrganisationKind.OTHER, "90"),
+    ],
+)
+def test_organisation_kind_iati_code(kind, code):
+    assert OrganisationFactory.build(kind=kind).iati_type == code
+
+
+def test_every_organisation_kind_has_iati_code():
+    assert {kind.iati_code for kind in OrganisationKind} <= {"10", "21", "22", "40", "80", "90"}
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (ActivityStatus.PIPELINE, "1"),
+        (ActivityStatus.IMPLEMENTATION, "2"),
+        (ActivityStatus.SUSPENDED, "6"),
+    ],
+)
+def test_activity_status_iati_code(status, code):
+    assert status.iati_code == code
+
+
+@pytest.mark.parametrize(
+    ("role", "code"), [(Role.FUNDING, "1"), (Role.EXTENDING, "3"), (Role.IMPLEMENTING, "4")]
+)
+def test_role_iati_code(role, code):
+    assert role.iati_code == code
+
+
+def test_agreement_superseding_itself_refused():
+    agreement = AgreementFactory()
+
+    assert "not_superseding_itself" in refused(agreement, supersedes=agreement)
+
+
+def test_activity_end_before_start_refused():
+    activity = ActivityFactory(start_date=datetime.date(2020, 1, 2))
+
+    assert "ends_after_start" in refused(activity, end_date=datetime.date(2020, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (None, None),
+        (datetime.date(2020, 1, 1), None),
+        (None, datetime.date(2020, 1, 1)),
+        (datetime.date(2020, 1, 1), datetime.date(2020, 1, 1)),
+    ],
+)
+def test_activity_open_or_same_day_dates_allowed(start, end):
+    ActivityFactory(start_date=start, end_date=end).full_clean()
+
+
+def test_activity_end_before_start_form_error():
+    activity = ActivityFactory.build(
+        start_date=datetime.date(2020, 1, 2), end_date=datetime.date(2020, 1, 1)
+    )
+
+    with pytest.raises(ValidationError, match="The end date is before the start date."):
+        activity.full_clean()
+
+
+def test_activity_published_excludes_drafts():
+    published = ActivityFactory()
+    ActivityFactory(publication=Publication.DRAFT)
+
+    assert list(Activity.objects.published()) == [published]
+
+
+def test_activity_involving_matches_organisation_in_role():
+    organisation = OrganisationFactory()
+    funded = ParticipationFactory(organisation=organisation, role=Role.FUNDING).activity
+    implemented = ParticipationFactory(organisation=organisation).activity
+    ParticipationFactory()
+
+    assert set(Activity.objects.involving(organisation)) == {funded, implemented}
+    assert list(Activity.objects.involving(organisation, Role.FUNDING)) == [funded]
+
+
+def unique_refused(instance):
+    """The database refuses `instance`, and model validation says why."""
+    with pytest.raises(ValidationError) as excinfo:
+        instance.validate_constraints()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        instance.save()
+    return excinfo.value.messages
+
+
+def test_participation_same_role_twice_refused():
+    participation = ParticipationFactory()
+    again = ParticipationFactory.build(
+        activity=participation.activity,
+        organisation=participation.organisation,
+        role=participation.role,
+    )
+
+    assert unique_refused(again) == [
+        "Participation with this Activity, Organisation and Role already exists."
+    ]
+
+
+def test_signatory_twice_on_one_agreement_refused():
+    signatory = SignatoryFactory()
+    again = SignatoryFactory.build(
+        agreement=signatory.agreement,
+        person=signatory.person,
+        organisation=signatory.organisation,
+    )
+
+    assert unique_refused(again) == ["Signatory with this Agreement and Person already exists."]
+
+
+def test_citation_without_record_refused():
+    assert "cites_one_record" in refused(Citation, source=SourceFactory(), quote="training")
+
+
+def test_citation_with_two_records_refused():
+    assert "cites_one_record" in refused(
+        Citation,
+        source=SourceFactory(),
+        quote="training",
+        organisation=OrganisationFactory(),
+        area=AreaFactory(),
+    )
+
+
+@pytest.mark.parametrize("length", [0, QUOTE_MAX_LENGTH + 1])
+def test_citation_quote_length_refused(length):
+    source = SourceFactory(text="x" * (QUOTE_MAX_LENGTH + 1))
+
+    assert "quote_length" in refused(
+        Citation, source=source, quote="x" * length, organisation=OrganisationFactory()
+    )
+
+
+def test_citation_same_quote_twice_on_one_record_refused():
+    citation = CitationFactory(area=AreaFactory())
+    again = CitationFactory.build(source=citation.source, quote=citation.quote, area=citation.area)
+
+    assert unique_refused(again) == ["This area already cites this quote."]
+
+
+def test_citation_same_quote_on_two_records_allowed():
+    citation = CitationFactory(area=AreaFactory())
+
+    CitationFactory(source=citation.source, quote=citation.quote, area=AreaFactory())
+
+
+def test_citation_quote_not_in_source_is_validation_error():
+    citation = CitationFactory.build(
+        source=SourceFactory(), quote="work together on trade", person=PersonFactory()
+    )
+
+    with pytest.raises(ValidationError) as excinfo:
+        citation.full_clean()
+    assert excinfo.value.message_dict == {
+        "quote": ["This quote does not occur, letter for letter, in the source's text."]
+    }
+
+
+def test_citation_quote_in_source_is_valid():
+    CitationFactory(activity=ActivityFactory()).full_clean()
+
+
+def test_citation_natural_key_round_trip():
+    citation = CitationFactory(agreement=AgreementFactory(slug="wa"))
+
+    assert citation.natural_key() == (citation.source.slug, "agreement", "wa", citation.quote)
+    assert Citation.objects.get_by_natural_key(*citation.natural_key()) == citation
+
+
+def test_citation_public_hides_people():
+    public = CitationFactory(organisation=OrganisationFactory())
+    CitationFactory(person=PersonFactory())
+
+    assert list(Citation.objects.public()) == [public]
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        (
+            lambda: OrganisationFactory(name="International Organization for Migration"),
+            "International Organization for Migration",
+        ),
+        (lambda: AreaFactory(name="Resettlement"), "Resettlement"),
+        (lambda: ActivityFactory(title="Joint training"), "Joint training"),
+        (
+            lambda: SignatoryFactory(person__name="Nina Gregori", title="Executive Director"),
+            "Nina Gregori, Executive Director",
+        ),
+        (
+            lambda: ParticipationFactory(organisation__name="IOM", role=Role.FUNDING),
+            "IOM (funding)",
+        ),
+    ],
+)
+def test_str(factory, expected):
+    assert str(factory()) == expected
