@@ -2,7 +2,7 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def test_settings(settings):
+def settings_for_tests(settings):
     """Plain HTTP and unhashed static files, as `runserver` serves them; fast hashing."""
     settings.SECURE_SSL_REDIRECT = False
     # Hashing test users' passwords slowly protects nothing.
