@@ -1,3 +1,6 @@
+from functools import reduce
+from operator import or_
+
 import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
@@ -63,8 +66,27 @@ class OrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*qs.query.order_by, "pk") if value else qs
 
 
-def search_filter(label):
-    return django_filters.CharFilter(label=label, method="search", max_length=SEARCH_MAX_LENGTH)
+def search_filter(label, *fields):
+    """A free-text filter: rows with `value` in any of `fields`, ignoring case."""
+
+    def search(queryset, name, value):
+        return queryset.filter(
+            reduce(or_, (Q(**{f"{field}__icontains": value}) for field in fields))
+        )
+
+    return django_filters.CharFilter(label=label, method=search, max_length=SEARCH_MAX_LENGTH)
+
+
+def linked_to(queryset, relation, value):
+    """
+    Rows of `queryset` linked to `value` through the many-to-many field `relation`:
+    an EXISTS subquery on the link table, so no join multiplies the rows.
+    """
+    field = queryset.model._meta.get_field(relation)
+    links = field.remote_field.through.objects.filter(
+        **{field.m2m_field_name(): OuterRef("pk"), field.m2m_reverse_field_name(): value}
+    )
+    return queryset.filter(Exists(links))
 
 
 def date_input():
@@ -72,7 +94,7 @@ def date_input():
 
 
 class ActivityFilter(django_filters.FilterSet):
-    q = search_filter("Search titles and descriptions")
+    q = search_filter("Search titles and descriptions", "title", "description")
     organisation = SlugFilter(
         queryset=Organisation.objects.all(),
         method="filter_organisation",
@@ -87,7 +109,11 @@ class ActivityFilter(django_filters.FilterSet):
         help_text="With an organisation: that organisation in this role.",
     )
     area = SlugFilter(
-        queryset=Area.objects.all(), method="filter_area", label="Area", empty_label="Any area"
+        queryset=Area.objects.all(),
+        field_name="areas",
+        method=linked_to,
+        label="Area",
+        empty_label="Any area",
     )
     status = django_filters.ChoiceFilter(
         choices=ActivityStatus, label="Status", empty_label="Any status"
@@ -103,7 +129,8 @@ class ActivityFilter(django_filters.FilterSet):
     )
     region = SlugFilter(
         queryset=Region.objects.all(),
-        method="filter_region",
+        field_name="regions",
+        method=linked_to,
         label="Region",
         empty_label="Any region",
     )
@@ -148,9 +175,6 @@ class ActivityFilter(django_filters.FilterSet):
             "sort",
         ]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
-
     def filter_organisation(self, queryset, name, value):
         return queryset.involving(value, role=self.form.cleaned_data.get("role"))
 
@@ -161,21 +185,13 @@ class ActivityFilter(django_filters.FilterSet):
             Exists(Participation.objects.filter(activity=OuterRef("pk"), role=value))
         )
 
-    def filter_area(self, queryset, name, value):
-        through = Activity.areas.through.objects
-        return queryset.filter(Exists(through.filter(activity=OuterRef("pk"), area=value)))
-
-    def filter_region(self, queryset, name, value):
-        through = Activity.regions.through.objects
-        return queryset.filter(Exists(through.filter(activity=OuterRef("pk"), region=value)))
-
     def filter_country(self, queryset, name, value):
         # The codes are stored comma-separated; two letters between commas match one code only.
         return queryset.filter(countries__contains=value)
 
 
 class OrganisationFilter(django_filters.FilterSet):
-    q = search_filter("Search names and acronyms")
+    q = search_filter("Search names and acronyms", "name", "acronym")
     kind = django_filters.ChoiceFilter(
         choices=OrganisationKind, label="Kind", empty_label="Any kind"
     )
@@ -185,12 +201,9 @@ class OrganisationFilter(django_filters.FilterSet):
         model = Organisation
         fields = ["q", "kind"]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(acronym__icontains=value))
-
 
 class AreaFilter(django_filters.FilterSet):
-    q = search_filter("Search names and descriptions")
+    q = search_filter("Search names and descriptions", "name", "description")
     kind = django_filters.ChoiceFilter(choices=AreaKind, label="Kind", empty_label="Any kind")
 
     class Meta:
@@ -198,35 +211,26 @@ class AreaFilter(django_filters.FilterSet):
         model = Area
         fields = ["q", "kind"]
 
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(description__icontains=value))
-
 
 class AgreementFilter(django_filters.FilterSet):
-    q = search_filter("Search titles and summaries")
+    q = search_filter("Search titles and summaries", "title", "summary")
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
     party = SlugFilter(
         queryset=Organisation.objects.all(),
-        method="filter_party",
+        field_name="parties",
+        method=linked_to,
         label="Party",
         empty_label="Any party",
     )
     area = SlugFilter(
-        queryset=Area.objects.all(), method="filter_area", label="Area", empty_label="Any area"
+        queryset=Area.objects.all(),
+        field_name="areas",
+        method=linked_to,
+        label="Area",
+        empty_label="Any area",
     )
 
     class Meta:
         form = FilterForm
         model = Agreement
         fields = ["q", "kind", "party", "area"]
-
-    def search(self, queryset, name, value):
-        return queryset.filter(Q(title__icontains=value) | Q(summary__icontains=value))
-
-    def filter_party(self, queryset, name, value):
-        through = Agreement.parties.through.objects
-        return queryset.filter(Exists(through.filter(agreement=OuterRef("pk"), organisation=value)))
-
-    def filter_area(self, queryset, name, value):
-        through = Agreement.areas.through.objects
-        return queryset.filter(Exists(through.filter(agreement=OuterRef("pk"), area=value)))
