@@ -96,7 +96,7 @@ def date_input():
 class ActivityFilter(django_filters.FilterSet):
     q = search_filter("Search titles and descriptions", "title", "description")
     organisation = SlugFilter(
-        queryset=Organisation.objects.all(),
+        queryset=Organisation.objects.public(),
         method="filter_organisation",
         label="Organisation",
         empty_label="Any organisation",
@@ -109,7 +109,7 @@ class ActivityFilter(django_filters.FilterSet):
         help_text="With an organisation: that organisation in this role.",
     )
     area = SlugFilter(
-        queryset=Area.objects.all(),
+        queryset=Area.objects.public(),
         field_name="areas",
         method=linked_to,
         label="Area",
@@ -119,7 +119,7 @@ class ActivityFilter(django_filters.FilterSet):
         choices=ActivityStatus, label="Status", empty_label="Any status"
     )
     agreement = django_filters.ModelChoiceFilter(
-        queryset=Agreement.objects.all(), label="Agreement", empty_label="Any agreement"
+        queryset=Agreement.objects.public(), label="Agreement", empty_label="Any agreement"
     )
     country = django_filters.ChoiceFilter(
         choices=lambda: list(countries),
@@ -128,7 +128,7 @@ class ActivityFilter(django_filters.FilterSet):
         empty_label="Any country",
     )
     region = SlugFilter(
-        queryset=Region.objects.all(),
+        queryset=Region.objects.public(),
         field_name="regions",
         method=linked_to,
         label="Region",
@@ -216,14 +216,14 @@ class AgreementFilter(django_filters.FilterSet):
     q = search_filter("Search titles and summaries", "title", "summary")
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
     party = SlugFilter(
-        queryset=Organisation.objects.all(),
+        queryset=Organisation.objects.public(),
         field_name="parties",
         method=linked_to,
         label="Party",
         empty_label="Any party",
     )
     area = SlugFilter(
-        queryset=Area.objects.all(),
+        queryset=Area.objects.public(),
         field_name="areas",
         method=linked_to,
         label="Area",

@@ -1,12 +1,14 @@
 from functools import reduce
 from operator import or_
 
+import reversion
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
+from django.utils import timezone
 from django_countries.fields import CountryField
 
 
@@ -24,14 +26,56 @@ class SlugManager(models.Manager):
         return self.get(slug=slug)
 
 
+#: How far up the organisation tree a public organisation makes its ancestors public.
+ORGANISATION_DEPTH = 4
+
+
+def takes_part(organisation):
+    """
+    The condition that an organisation is a party to a published agreement or a participant
+    in a published activity; `organisation` refers to it (such as `OuterRef("pk")`).
+    """
+    return Exists(
+        Agreement.parties.through.objects.filter(
+            organisation=organisation, agreement__publication=Publication.PUBLISHED
+        )
+    ) | Exists(
+        Participation.objects.filter(
+            organisation=organisation, activity__publication=Publication.PUBLISHED
+        )
+    )
+
+
 class OrganisationQuerySet(models.QuerySet):
+    def public(self):
+        """
+        Organisations the public may see: a party to a published agreement, a participant
+        in a published activity, a publisher of a source cited on a public record, and the
+        organisations above any of those (parent, grandparent, up to ORGANISATION_DEPTH).
+        """
+        pk = OuterRef("pk")
+
+        def in_own_right():
+            publisher = Source.publishers.through.objects.filter(
+                organisation=pk, source__in=Source.objects.cited_publicly()
+            )
+            return takes_part(pk) | Exists(publisher)
+
+        shown = in_own_right()
+        for depth in range(1, ORGANISATION_DEPTH):
+            below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
+            shown |= Exists(below.filter(in_own_right()))
+        return self.filter(shown)
+
     def partners_of(self, organisation):
         """
-        Organisations that cooperate with `organisation`: parties to an agreement
+        Organisations that cooperate with `organisation`: parties to a published agreement
         it is party to, or participants in a published activity it takes part in.
         """
         shared_agreement = Agreement.parties.through.objects.filter(
-            organisation=OuterRef("pk"), agreement__parties=organisation
+            organisation=OuterRef("pk"),
+            agreement__parties=organisation,
+            agreement__publication=Publication.PUBLISHED,
         )
         shared_activity = Participation.objects.filter(
             organisation=OuterRef("pk"),
@@ -169,13 +213,30 @@ class Organisation(models.Model):
         return self.acronym or self.name
 
 
+class AreaQuerySet(models.QuerySet):
+    def public(self):
+        """Areas of a published agreement or a published activity."""
+        return self.filter(
+            Exists(
+                Agreement.areas.through.objects.filter(
+                    area=OuterRef("pk"), agreement__publication=Publication.PUBLISHED
+                )
+            )
+            | Exists(
+                Activity.areas.through.objects.filter(
+                    area=OuterRef("pk"), activity__publication=Publication.PUBLISHED
+                )
+            )
+        )
+
+
 class Area(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=60, unique=True)
     kind = models.CharField(max_length=20, choices=AreaKind, default=AreaKind.THEMATIC)
     description = models.TextField(blank=True, help_text="Public.")
 
-    objects = SlugManager()
+    objects = SlugManager.from_queryset(AreaQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -191,6 +252,18 @@ class Area(models.Model):
         return (self.slug,)
 
 
+class RegionQuerySet(models.QuerySet):
+    def public(self):
+        """Regions of a published activity."""
+        return self.filter(
+            Exists(
+                Activity.regions.through.objects.filter(
+                    region=OuterRef("pk"), activity__publication=Publication.PUBLISHED
+                )
+            )
+        )
+
+
 class Region(models.Model):
     """A named group of countries that a source speaks of without listing them."""
 
@@ -198,7 +271,7 @@ class Region(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     description = models.TextField(blank=True, help_text="Public.")
 
-    objects = SlugManager()
+    objects = SlugManager.from_queryset(RegionQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -232,7 +305,60 @@ class Person(models.Model):
         return (self.slug,)
 
 
-class Agreement(models.Model):
+class PublishableQuerySet(models.QuerySet):
+    def public(self):
+        """Published records: nothing that staff are still drafting."""
+        return self.filter(publication=Publication.PUBLISHED)
+
+    def changed_since_published(self):
+        return self.filter(publication=Publication.PUBLISHED, changed_at__gt=F("published_at"))
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Publishable(models.Model):
+    """A record that staff draft and a Publisher makes public once it is ready."""
+
+    publication = models.CharField(
+        max_length=20,
+        choices=Publication,
+        default=Publication.DRAFT,
+        help_text="Only published records appear on public pages. Publishers publish.",
+    )
+    published_at = models.DateTimeField("last published", null=True, blank=True, editable=False)
+    changed_at = models.DateTimeField("last changed", default=timezone.now, editable=False)
+
+    class Meta:
+        abstract = True
+        constraints = [choices_constraint("publication", Publication)]
+
+    def save(self, *args, **kwargs):
+        self.changed_at = timezone.now()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "changed_at"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_published(self):
+        return self.publication == Publication.PUBLISHED
+
+    def publish(self):
+        """Publish if the record is ready; return what keeps it from being published."""
+        problems = self.publication_problems()
+        if not problems:
+            self.publication = Publication.PUBLISHED
+            self.save()
+            self.published_at = self.changed_at
+            type(self).objects.filter(pk=self.pk).update(published_at=self.published_at)
+        return problems
+
+    def return_to_draft(self):
+        self.publication = Publication.DRAFT
+        self.save()
+
+
+class Agreement(Publishable):
     title = models.CharField(max_length=300)
     slug = models.SlugField(
         max_length=100, unique=True, help_text="Stable identifier, used by the seed data."
@@ -253,11 +379,13 @@ class Agreement(models.Model):
         help_text="The earlier agreement this one replaces.",
     )
 
-    objects = SlugManager()
+    objects = PublishableQuerySet.as_manager()
 
     class Meta:
         ordering = ["-signed_on", "title"]
+        permissions = [("publish_agreement", "Can publish and return agreements to draft")]
         constraints = [
+            *Publishable.Meta.constraints,
             choices_constraint("kind", AgreementKind),
             models.CheckConstraint(
                 condition=~Q(supersedes=F("pk")),
@@ -274,6 +402,20 @@ class Agreement(models.Model):
 
     def natural_key(self):
         return (self.slug,)
+
+    def publication_problems(self):
+        """What keeps the agreement from being published, in words for staff."""
+        problems = []
+        if self.parties.count() < 2:
+            problems.append("it needs at least two parties")
+        if not self.citations.exists():
+            problems.append("it needs at least one citation")
+        strays = self.signatories.exclude(organisation__in=self.parties.all())
+        problems += [
+            f"{signatory.person} signs for {signatory.organisation}, which is not a party"
+            for signatory in strays.select_related("person", "organisation")
+        ]
+        return problems
 
 
 class SignatoryManager(models.Manager):
@@ -306,16 +448,26 @@ class Signatory(models.Model):
     def __str__(self):
         return f"{self.person}, {self.title}" if self.title else str(self.person)
 
+    def clean(self):
+        if not (self.agreement_id and self.organisation_id):
+            return
+        # The admin puts the parties being saved with the agreement on it before the
+        # signatories are checked; elsewhere the saved parties count.
+        parties = getattr(self.agreement, "submitted_parties", None)
+        if parties is None:
+            parties = self.agreement.parties.all()
+        if self.organisation not in parties:
+            raise ValidationError(
+                {"organisation": "A signatory signs for one of the agreement's parties."}
+            )
+
     def natural_key(self):
         return self.agreement.natural_key() + self.person.natural_key()
 
     natural_key.dependencies = ["cooperation.agreement", "cooperation.person"]
 
 
-class ActivityQuerySet(models.QuerySet):
-    def published(self):
-        return self.filter(publication=Publication.PUBLISHED)
-
+class ActivityQuerySet(PublishableQuerySet):
     def involving(self, organisation, role=None):
         """Activities in which `organisation` takes part (in `role`, if given)."""
         participations = Participation.objects.filter(
@@ -329,11 +481,8 @@ class ActivityQuerySet(models.QuerySet):
         """Latest start date first, undated activities last, then the most recently added."""
         return self.order_by(F("start_date").desc(nulls_last=True), "-pk")
 
-    def get_by_natural_key(self, slug):
-        return self.get(slug=slug)
 
-
-class Activity(models.Model):
+class Activity(Publishable):
     title = models.CharField(max_length=300)
     slug = models.SlugField(
         max_length=100, unique=True, help_text="Stable identifier, used by the seed data."
@@ -358,21 +507,16 @@ class Activity(models.Model):
     areas = models.ManyToManyField(Area, blank=True, related_name="activities")
     countries = CountryField(multiple=True, blank=True)
     regions = models.ManyToManyField(Region, blank=True, related_name="activities")
-    publication = models.CharField(
-        max_length=20,
-        choices=Publication,
-        default=Publication.DRAFT,
-        help_text="Only published activities appear on public pages.",
-    )
 
     objects = ActivityQuerySet.as_manager()
 
     class Meta:
         ordering = ["-start_date", "title"]
         verbose_name_plural = "activities"
+        permissions = [("publish_activity", "Can publish and return activities to draft")]
         constraints = [
+            *Publishable.Meta.constraints,
             choices_constraint("status", ActivityStatus),
-            choices_constraint("publication", Publication),
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True)
                 | Q(end_date__isnull=True)
@@ -392,8 +536,20 @@ class Activity(models.Model):
         return (self.slug,)
 
     @property
-    def is_published(self):
-        return self.publication == Publication.PUBLISHED
+    def public_agreement(self):
+        """The agreement the activity falls under, when the public may see it."""
+        return self.agreement if self.agreement and self.agreement.is_published else None
+
+    def publication_problems(self):
+        """What keeps the activity from being published, in words for staff."""
+        problems = []
+        if self.participations.values("organisation").distinct().count() < 2:
+            problems.append("it needs at least two participating organisations")
+        if not self.areas.exists():
+            problems.append("it needs at least one area")
+        if not self.citations.exists():
+            problems.append("it needs at least one citation")
+        return problems
 
 
 class ParticipationManager(models.Manager):
@@ -429,6 +585,23 @@ class Participation(models.Model):
     natural_key.dependencies = ["cooperation.activity", "cooperation.organisation"]
 
 
+class SourceQuerySet(models.QuerySet):
+    def cited_publicly(self):
+        """
+        Sources cited on a public record. An organisation counts here only when it is public
+        in its own right (it takes part in a published agreement or activity), as its being
+        the publisher of a cited source depends on this.
+        """
+        on_public_record = (
+            Q(activity__publication=Publication.PUBLISHED)
+            | Q(agreement__publication=Publication.PUBLISHED)
+            | Q(area__in=Area.objects.public())
+            | Q(region__in=Region.objects.public())
+            | Q(organisation__in=Organisation.objects.filter(takes_part(OuterRef("pk"))))
+        )
+        return self.filter(Exists(Citation.objects.filter(on_public_record, source=OuterRef("pk"))))
+
+
 class Source(models.Model):
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=100, unique=True)
@@ -442,7 +615,7 @@ class Source(models.Model):
         help_text="The whole document, as published. Staff only: it may hold contact details.",
     )
 
-    objects = SlugManager()
+    objects = SlugManager.from_queryset(SourceQuerySet)()
 
     class Meta:
         ordering = ["-published_on", "title"]
@@ -461,8 +634,14 @@ QUOTE_MAX_LENGTH = 1000
 
 class CitationQuerySet(models.QuerySet):
     def public(self):
-        """Citations shown on public pages: those of persons are staff only."""
-        return self.filter(person__isnull=True).select_related("source")
+        """Citations of public records; those of people are staff only."""
+        return self.filter(
+            Q(activity__publication=Publication.PUBLISHED)
+            | Q(agreement__publication=Publication.PUBLISHED)
+            | Q(area__in=Area.objects.public())
+            | Q(region__in=Region.objects.public())
+            | Q(organisation__in=Organisation.objects.public())
+        )
 
 
 class CitationManager(models.Manager.from_queryset(CitationQuerySet)):
@@ -560,3 +739,19 @@ class Citation(models.Model):
     @property
     def cited(self):
         return getattr(self, self.cited_model)
+
+
+# History: every save of a curated record, through the admin or any code that opens a
+# revision, stores a version of it. A record's version also holds its inline rows
+# (followed one way), and a change to an inline row stores its record's version too
+# (followed the other way), so a record's history and its revert include its rows.
+reversion.register(Organisation, follow=["citations"])
+reversion.register(Area, follow=["citations"])
+reversion.register(Region, follow=["citations"])
+reversion.register(Person, follow=["citations"])
+reversion.register(Agreement, follow=["signatories", "citations"])
+reversion.register(Signatory, follow=["agreement"])
+reversion.register(Activity, follow=["participations", "citations"])
+reversion.register(Participation, follow=["activity"])
+reversion.register(Source)
+reversion.register(Citation, follow=CITED_MODELS)

@@ -198,6 +198,7 @@ AGREEMENTS = [
             "and the International Organization for Migration"
         ),
         "kind": AgreementKind.WORKING_ARRANGEMENT,
+        "publication": Publication.PUBLISHED,
         "signed_on": datetime.date(2019, 7, 22),
         "city": "Paris",
         "country": "FR",

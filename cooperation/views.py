@@ -22,7 +22,7 @@ def participants():
 
 
 def published_activities():
-    activities = Activity.objects.published().newest_first()
+    activities = Activity.objects.public().newest_first()
     return Prefetch(
         "activities",
         queryset=activities.prefetch_related(participants(), "areas"),
@@ -30,12 +30,19 @@ def published_activities():
     )
 
 
-def public_citations():
-    # The full text of a source is staff only: never load it for a public page.
+def published_agreements(relation="agreements"):
+    return Prefetch(relation, queryset=Agreement.objects.public(), to_attr=f"published_{relation}")
+
+
+def record_citations():
+    """
+    The citations on a record's page: all of them, as the record is public or previewed.
+    The full text of a source is staff only: never load it for a public page.
+    """
     citations = (
-        Citation.objects.public()
+        Citation.objects.select_related("source")
         .defer("source__text")
-        .prefetch_related("source__publishers")
+        .prefetch_related(Prefetch("source__publishers", queryset=Organisation.objects.public()))
         .order_by(F("source__published_on").desc(nulls_last=True), "source__title", "source", "pk")
     )
     return Prefetch("citations", queryset=citations, to_attr="public_citations")
@@ -52,16 +59,41 @@ class FilterListView(FilterView):
         return super().render_to_response(context, **response_kwargs)
 
 
+class PublicDetailView(DetailView):
+    """
+    A public record's page. Anonymous visitors see public records only; staff who may view
+    the record in the admin also see it before it is public, under a draft banner.
+    """
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.previewing:
+            return queryset
+        return queryset.public()
+
+    @property
+    def previewing(self):
+        opts = self.queryset.model._meta
+        return self.request.user.is_staff and self.request.user.has_perm(
+            f"{opts.app_label}.view_{opts.model_name}"
+        )
+
+    def get_context_data(self, **kwargs):
+        public = self.queryset.model.objects.public()
+        draft = self.previewing and not public.filter(pk=self.object.pk).exists()
+        return super().get_context_data(draft=draft, **kwargs)
+
+
 class HomeView(TemplateView):
     template_name = "cooperation/home.html"
 
     def get_context_data(self, **kwargs):
-        activities = Activity.objects.published()
+        activities = Activity.objects.public()
         return super().get_context_data(
             activity_count=activities.count(),
-            organisation_count=Organisation.objects.count(),
-            agreement_count=Agreement.objects.count(),
-            area_count=Area.objects.count(),
+            organisation_count=Organisation.objects.public().count(),
+            agreement_count=Agreement.objects.public().count(),
+            area_count=Area.objects.public().count(),
             latest_activities=activities.newest_first().prefetch_related(participants(), "areas")[
                 :LATEST_ACTIVITIES
             ],
@@ -70,27 +102,25 @@ class HomeView(TemplateView):
 
 
 class ActivityListView(FilterListView):
-    queryset = Activity.objects.published().newest_first().prefetch_related(participants(), "areas")
+    queryset = Activity.objects.public().newest_first().prefetch_related(participants(), "areas")
     filterset_class = ActivityFilter
 
 
-class ActivityDetailView(DetailView):
-    queryset = (
-        Activity.objects.published()
-        .select_related("agreement")
-        .prefetch_related(participants(), "areas", "regions", public_citations())
+class ActivityDetailView(PublicDetailView):
+    queryset = Activity.objects.select_related("agreement").prefetch_related(
+        participants(), "areas", "regions", record_citations()
     )
 
 
 class OrganisationListView(FilterListView):
-    queryset = Organisation.objects.select_related("parent")
+    queryset = Organisation.objects.public().select_related("parent")
     filterset_class = OrganisationFilter
 
 
-class OrganisationDetailView(DetailView):
+class OrganisationDetailView(PublicDetailView):
     queryset = Organisation.objects.select_related("parent").prefetch_related(
-        "children",
-        "agreements",
+        Prefetch("children", queryset=Organisation.objects.public(), to_attr="public_children"),
+        published_agreements(),
         Prefetch(
             "participations",
             queryset=Participation.objects.filter(activity__publication=Publication.PUBLISHED)
@@ -98,7 +128,7 @@ class OrganisationDetailView(DetailView):
             .order_by(F("activity__start_date").desc(nulls_last=True), "-activity__pk", "role"),
             to_attr="published_participations",
         ),
-        public_citations(),
+        record_citations(),
     )
 
     def get_context_data(self, **kwargs):
@@ -108,24 +138,24 @@ class OrganisationDetailView(DetailView):
 
 
 class AreaListView(FilterListView):
-    queryset = Area.objects.order_by("-kind", "name")  # Thematic areas, then cross-cutting.
+    queryset = Area.objects.public().order_by("-kind", "name")  # Thematic, then cross-cutting.
     filterset_class = AreaFilter
 
 
-class AreaDetailView(DetailView):
+class AreaDetailView(PublicDetailView):
     queryset = Area.objects.prefetch_related(
-        "agreements", published_activities(), public_citations()
+        published_agreements(), published_activities(), record_citations()
     )
 
 
 class AgreementListView(FilterListView):
-    queryset = Agreement.objects.prefetch_related("parties")
+    queryset = Agreement.objects.public().prefetch_related("parties")
     filterset_class = AgreementFilter
 
 
-class AgreementDetailView(DetailView):
+class AgreementDetailView(PublicDetailView):
     queryset = Agreement.objects.select_related("supersedes").prefetch_related(
-        "superseded_by",
+        published_agreements("superseded_by"),
         "parties",
         Prefetch(
             "signatories",
@@ -135,5 +165,5 @@ class AgreementDetailView(DetailView):
         ),
         "areas",
         published_activities(),
-        public_citations(),
+        record_citations(),
     )

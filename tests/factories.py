@@ -44,6 +44,7 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"agreement-{n}")
     kind = models.AgreementKind.WORKING_ARRANGEMENT
     signed_on = datetime.date(2019, 7, 22)
+    publication = models.Publication.PUBLISHED
 
     class Meta:
         model = models.Agreement
