@@ -1,12 +1,20 @@
+import reversion
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch
 from django.utils.text import capfirst
 from django.utils.translation import ngettext
+from reversion.admin import VersionAdmin
+from reversion.models import Version
 
+from . import history
 from .models import (
     CITED_MODELS,
+    HISTORY_FOLLOWS,
     Activity,
     ActivityStatus,
     Agreement,
@@ -21,6 +29,7 @@ from .models import (
     Signatory,
     Source,
 )
+from .roles import PUBLISH
 
 #: Django 6.0 makes https the scheme assumed for a typed address; assume it already.
 HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
@@ -28,6 +37,258 @@ HTTPS_URLS = {models.URLField: {"assume_scheme": "https"}}
 
 def names(organisations):
     return ", ".join(organisation.short_name for organisation in organisations)
+
+
+class CuratedForm(forms.ModelForm):
+    """
+    A record's form that refuses to overwrite changes saved by someone else since it was
+    opened: it carries the version it was opened at and compares it when it is saved.
+    """
+
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["opened_version"].initial = history.latest_version_id(self.instance)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.instance.pk:
+            history.lock(self.instance)
+            latest = history.latest_version_id(self.instance)
+            if cleaned_data.get("opened_version") != latest:
+                changes = history.changes_since(self.instance, cleaned_data.get("opened_version"))
+                # The next save goes through: its author has now seen what changed.
+                self.data = self.data.copy()
+                self.data[self.add_prefix("opened_version")] = latest
+                raise ValidationError(self.conflict_message(latest, changes))
+        return cleaned_data
+
+    def conflict_message(self, latest, changes):
+        version = Version.objects.select_related("revision__user").get(pk=latest)
+        who = version.revision.user or "someone"
+        listed = "; ".join(str(change) for change in changes) or "it was saved again"
+        return (
+            f"{who} changed this {self.instance._meta.verbose_name} after you opened it "
+            f"({listed}). Your changes are still in the form and nothing was saved: check "
+            "them against theirs, then save again to keep yours."
+        )
+
+
+class CuratedAdmin(VersionAdmin):
+    """
+    The admin of a curated record: every save is a version in its history, the history
+    shows what each version changed, and a Publisher may revert to an earlier version.
+    """
+
+    form = CuratedForm
+    object_history_template = "admin/cooperation/object_history.html"
+    change_list_template = "admin/cooperation/change_list.html"
+    history_latest_first = True
+
+    def log_addition(self, request, obj, message):
+        # The history shows each version's differences; keep the comment for what they
+        # cannot show (published, reverted, deleted).
+        return admin.ModelAdmin.log_addition(self, request, obj, message)
+
+    def log_change(self, request, obj, message):
+        return admin.ModelAdmin.log_change(self, request, obj, message)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if "opened_version" in flatten_fieldsets(fieldsets):
+            return fieldsets
+        (name, options), *rest = fieldsets
+        return [(name, {**options, "fields": [*options["fields"], "opened_version"]}), *rest]
+
+    def has_revert_permission(self, request):
+        """Reverting may change published records and delete rows: a Publisher's work."""
+        opts = self.opts
+        return request.user.has_perms(
+            [
+                f"{opts.app_label}.{get_permission_codename(action, opts)}"
+                for action in ["change", "delete"]
+            ]
+            + [f"cooperation.{codename}" for codename in PUBLISH]
+        )
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        if not self.has_revert_permission(request):
+            raise PermissionDenied
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+    def recover_view(self, request, version_id, extra_context=None):
+        if not self.has_revert_permission(request):
+            raise PermissionDenied
+        return super().recover_view(request, version_id, extra_context)
+
+    def recoverlist_view(self, request, extra_context=None):
+        if not self.has_revert_permission(request):
+            raise PermissionDenied
+        return super().recoverlist_view(request, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "can_recover": self.has_revert_permission(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        record = self.get_object(request, object_id)
+        entries = []
+        if record is not None:
+            entries = history.entries(history.versions_of(record).order_by("-pk"))
+        extra_context = {
+            "entries": entries,
+            "can_revert": self.has_revert_permission(request),
+            **(extra_context or {}),
+        }
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        with self.create_revision(request):
+            return super().delete_view(request, object_id, extra_context)
+
+    def delete_queryset(self, request, queryset):
+        for record in queryset:
+            self.delete_model(request, record)
+
+    def delete_model(self, request, obj):
+        """Delete, and store a version of each record the deleted row was part of."""
+        records = [
+            getattr(obj, name)
+            for name in HISTORY_FOLLOWS[type(obj)]
+            if self.opts.get_field(name).many_to_one and getattr(obj, name) is not None
+        ]
+        super().delete_model(request, obj)
+        for record in records:
+            reversion.add_to_revision(record)
+        reversion.set_comment(f"Deleted {self.opts.verbose_name} “{obj}”.")
+
+
+class ChangedSincePublishedFilter(admin.SimpleListFilter):
+    title = "changed since published"
+    parameter_name = "changed_since_published"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes: review the changes")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.changed_since_published()
+        return queryset
+
+
+class PublishableAdmin(CuratedAdmin):
+    """
+    The admin of a record that is drafted and then published. Anyone who edits may save a
+    draft or change a published record; publishing, returning to draft and deleting a
+    published record take the model's publish permission, and publishing takes a ready record.
+    """
+
+    change_form_template = "admin/cooperation/publishable_change_form.html"
+    actions = ["publish", "return_to_draft"]
+
+    def has_publish_permission(self, request):
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.publish_{opts.model_name}")
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_published and not self.has_publish_permission(request):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        if not self.has_publish_permission(request) and any(obj.is_published for obj in objs):
+            perms_needed.add(f"published {self.opts.verbose_name_plural}")
+        return deleted, counts, perms_needed, protected
+
+    def get_readonly_fields(self, request, obj=None):
+        return [
+            *super().get_readonly_fields(request, obj),
+            "publication",
+            "published_at",
+            "changed_at",
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["can_publish"] = self.has_publish_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        record = form.instance
+        if "_publish" in request.POST and self.has_publish_permission(request):
+            self.publish_one(request, record, refused="was saved as a draft, not published")
+        elif "_return_to_draft" in request.POST and self.has_publish_permission(request):
+            record.return_to_draft()
+            reversion.set_comment("Returned to draft.")
+        elif record.is_published and (problems := record.publication_problems()):
+            self.message_user(
+                request,
+                f"This published {self.opts.verbose_name} no longer meets the publishing "
+                f"rules: {'; '.join(problems)}.",
+                messages.WARNING,
+            )
+
+    def publish_one(self, request, record, refused="was not published"):
+        if problems := record.publish():
+            self.message_user(
+                request, f"“{record}” {refused}: {'; '.join(problems)}.", messages.WARNING
+            )
+        else:
+            reversion.set_comment("Published.")
+        return not problems
+
+    @admin.action(description="Publish selected %(verbose_name_plural)s", permissions=["publish"])
+    def publish(self, request, queryset):
+        published = [
+            record
+            for record in queryset.exclude(publication=Publication.PUBLISHED)
+            if self.publish_one(request, record)
+        ]
+        if published:
+            reversion.set_comment("Published.")
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d %(name)s was published.",
+                    "%(count)d %(names)s were published.",
+                    len(published),
+                )
+                % {
+                    "count": len(published),
+                    "name": self.opts.verbose_name,
+                    "names": self.opts.verbose_name_plural,
+                },
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description="Return selected %(verbose_name_plural)s to draft", permissions=["publish"]
+    )
+    def return_to_draft(self, request, queryset):
+        records = list(queryset.filter(publication=Publication.PUBLISHED))
+        for record in records:
+            record.return_to_draft()
+        reversion.set_comment("Returned to draft.")
+        self.message_user(
+            request,
+            ngettext(
+                "%(count)d %(name)s was returned to draft.",
+                "%(count)d %(names)s were returned to draft.",
+                len(records),
+            )
+            % {
+                "count": len(records),
+                "name": self.opts.verbose_name,
+                "names": self.opts.verbose_name_plural,
+            },
+            messages.SUCCESS,
+        )
 
 
 class CitationInline(admin.TabularInline):
@@ -55,7 +316,7 @@ class SignatoryInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(admin.ModelAdmin):
+class OrganisationAdmin(CuratedAdmin):
     list_display = ["name", "acronym", "kind", "iati_type", "parent", "country"]
     list_filter = ["kind", ("parent", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["parent"]
@@ -71,7 +332,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(CuratedAdmin):
     list_display = ["name", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -80,7 +341,7 @@ class AreaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(CuratedAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -88,7 +349,7 @@ class RegionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(CuratedAdmin):
     list_display = ["name", "organisation", "email", "telephone"]
     list_filter = [("organisation", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organisation"]
@@ -99,9 +360,15 @@ class PersonAdmin(admin.ModelAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(admin.ModelAdmin):
-    list_display = ["title", "kind", "signed_on", "party_names", "country"]
-    list_filter = ["kind", ("parties", admin.RelatedOnlyFieldListFilter), "areas"]
+class AgreementAdmin(PublishableAdmin):
+    list_display = ["title", "kind", "signed_on", "party_names", "country", "publication"]
+    list_filter = [
+        "publication",
+        ChangedSincePublishedFilter,
+        "kind",
+        ("parties", admin.RelatedOnlyFieldListFilter),
+        "areas",
+    ]
     date_hierarchy = "signed_on"
     search_fields = ["title", "slug", "summary", "parties__name", "parties__acronym"]
     prepopulated_fields = {"slug": ["title"]}
@@ -115,9 +382,15 @@ class AgreementAdmin(admin.ModelAdmin):
     def party_names(self, agreement):
         return names(agreement.parties.all())
 
+    def save_form(self, request, form, change):
+        agreement = super().save_form(request, form, change)
+        # The signatory rows are checked against the parties being saved, not the old ones.
+        agreement.submitted_parties = form.cleaned_data["parties"]
+        return agreement
+
 
 @admin.register(Signatory)
-class SignatoryAdmin(admin.ModelAdmin):
+class SignatoryAdmin(CuratedAdmin):
     list_display = ["person", "title", "organisation", "agreement"]
     list_filter = [("organisation", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["person", "organisation", "agreement"]
@@ -126,7 +399,7 @@ class SignatoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(PublishableAdmin):
     list_display = [
         "title",
         "status",
@@ -137,7 +410,7 @@ class ActivityAdmin(admin.ModelAdmin):
         "area_names",
         "publication",
     ]
-    list_filter = ["publication", "status", "areas", "regions"]
+    list_filter = ["publication", ChangedSincePublishedFilter, "status", "areas", "regions"]
     date_hierarchy = "start_date"
     search_fields = [
         "title",
@@ -152,10 +425,9 @@ class ActivityAdmin(admin.ModelAdmin):
         (None, {"fields": ["title", "slug", "description"]}),
         ("Status and dates", {"fields": ["status", ("start_date", "end_date")]}),
         ("Scope", {"fields": ["agreement", "areas", "countries", "regions"]}),
-        ("Publication", {"fields": ["publication"]}),
+        ("Publication", {"fields": ["publication", "published_at", "changed_at"]}),
     ]
     inlines = [ParticipationInline, CitationInline]
-    actions = ["publish", "unpublish"]
 
     def get_queryset(self, request):
         participations = Participation.objects.select_related("organisation")
@@ -180,31 +452,9 @@ class ActivityAdmin(admin.ModelAdmin):
     def area_names(self, activity):
         return ", ".join(area.name for area in activity.areas.all())
 
-    @admin.action(description="Publish selected activities", permissions=["change"])
-    def publish(self, request, queryset):
-        count = self.set_publication(request, queryset, Publication.PUBLISHED)
-        message = ngettext("%d activity was published.", "%d activities were published.", count)
-        self.message_user(request, message % count, messages.SUCCESS)
-
-    @admin.action(description="Return selected activities to draft", permissions=["change"])
-    def unpublish(self, request, queryset):
-        count = self.set_publication(request, queryset, Publication.DRAFT)
-        message = ngettext(
-            "%d activity was returned to draft.", "%d activities were returned to draft.", count
-        )
-        self.message_user(request, message % count, messages.SUCCESS)
-
-    def set_publication(self, request, queryset, publication):
-        """Set `publication` where it differs, log it in each activity's history, and count."""
-        activities = list(queryset.exclude(publication=publication))
-        Activity.objects.filter(pk__in=[a.pk for a in activities]).update(publication=publication)
-        for activity in activities:
-            self.log_change(request, activity, [{"changed": {"fields": ["Publication"]}}])
-        return len(activities)
-
 
 @admin.register(Participation)
-class ParticipationAdmin(admin.ModelAdmin):
+class ParticipationAdmin(CuratedAdmin):
     list_display = ["activity", "organisation", "role", "iati_role"]
     list_filter = ["role"]
     list_select_related = ["activity", "organisation"]
@@ -217,7 +467,7 @@ class ParticipationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(CuratedAdmin):
     list_display = ["title", "publisher_names", "published_on", "country"]
     list_filter = [("publishers", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "published_on"
@@ -255,7 +505,7 @@ class CitedModelFilter(admin.SimpleListFilter):
 
 
 @admin.register(Citation)
-class CitationAdmin(admin.ModelAdmin):
+class CitationAdmin(CuratedAdmin):
     list_display = ["__str__", "supports", "note"]
     list_filter = ["source", CitedModelFilter]
     list_select_related = ["source", *CITED_MODELS]

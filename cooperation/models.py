@@ -335,8 +335,10 @@ class Publishable(models.Model):
 
     def save(self, *args, **kwargs):
         self.changed_at = timezone.now()
+        if self.is_published and self.published_at is None:
+            self.published_at = self.changed_at
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "changed_at"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], "changed_at", "published_at"}
         super().save(*args, **kwargs)
 
     @property
@@ -348,9 +350,8 @@ class Publishable(models.Model):
         problems = self.publication_problems()
         if not problems:
             self.publication = Publication.PUBLISHED
+            self.published_at = None  # save() stamps it with the same time as the change.
             self.save()
-            self.published_at = self.changed_at
-            type(self).objects.filter(pk=self.pk).update(published_at=self.published_at)
         return problems
 
     def return_to_draft(self):
@@ -745,13 +746,17 @@ class Citation(models.Model):
 # revision, stores a version of it. A record's version also holds its inline rows
 # (followed one way), and a change to an inline row stores its record's version too
 # (followed the other way), so a record's history and its revert include its rows.
-reversion.register(Organisation, follow=["citations"])
-reversion.register(Area, follow=["citations"])
-reversion.register(Region, follow=["citations"])
-reversion.register(Person, follow=["citations"])
-reversion.register(Agreement, follow=["signatories", "citations"])
-reversion.register(Signatory, follow=["agreement"])
-reversion.register(Activity, follow=["participations", "citations"])
-reversion.register(Participation, follow=["activity"])
-reversion.register(Source)
-reversion.register(Citation, follow=CITED_MODELS)
+HISTORY_FOLLOWS = {
+    Organisation: ["citations"],
+    Area: ["citations"],
+    Region: ["citations"],
+    Person: ["citations"],
+    Agreement: ["signatories", "citations"],
+    Signatory: ["agreement"],
+    Activity: ["participations", "citations"],
+    Participation: ["activity"],
+    Source: [],
+    Citation: CITED_MODELS,
+}
+for model, follow in HISTORY_FOLLOWS.items():
+    reversion.register(model, follow=follow)

@@ -2,7 +2,6 @@ import datetime
 
 import pytest
 from django.contrib import admin
-from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.contrib.messages import Message, constants
 from django.db import connection
@@ -16,6 +15,7 @@ from pytest_django.asserts import (
     assertNotContains,
     assertRedirects,
 )
+from reversion.models import Version
 
 from cooperation.models import (
     Activity,
@@ -71,9 +71,10 @@ def cited(record):
 
 
 def full_agreement():
-    agreement = AgreementFactory(parties=OrganisationFactory.create_batch(2))
+    parties = OrganisationFactory.create_batch(2)
+    agreement = AgreementFactory(parties=parties)
     agreement.areas.set([AreaFactory()])
-    SignatoryFactory(agreement=agreement)
+    SignatoryFactory(agreement=agreement, organisation=parties[0])
     return cited(agreement)
 
 
@@ -132,7 +133,7 @@ def rendered_form_data(response):
         field.html_name: field.value()
         for form in forms
         for field in form
-        if field.value() not in [None, False]
+        if field.value() is not None and field.value() is not False
     }
 
 
@@ -170,7 +171,7 @@ def publish_by_action(client, activity):
 def publish_by_change_form(client, activity):
     url = admin_url(Activity, "change", activity.pk)
     data = rendered_form_data(client.get(url))
-    return client.post(url, {**data, "publication": Publication.PUBLISHED})
+    return client.post(url, {**data, "_publish": "Save and publish"})
 
 
 @pytest.fixture
@@ -449,7 +450,8 @@ def test_activity_staff_journey(request, user, publish):
 
 
 def test_activity_actions_change_rows_and_report_count(admin_client):
-    drafts = ActivityFactory.create_batch(2, publication=Publication.DRAFT)
+    drafts = [full_activity() for _ in range(2)]
+    Activity.objects.update(publication=Publication.DRAFT)
     published = ActivityFactory()
     url = admin_url(Activity, "changelist")
     everything = [activity.pk for activity in [*drafts, published]]
@@ -459,11 +461,11 @@ def test_activity_actions_change_rows_and_report_count(admin_client):
     )
 
     assertMessages(response, [Message(constants.SUCCESS, "2 activities were published.")])
-    assert Activity.objects.published().count() == 3
-    assert LogEntry.objects.count() == 2
+    assert Activity.objects.public().count() == 3
+    assert Version.objects.get_for_model(Activity).count() == 2
 
     response = admin_client.post(
-        url, {"action": "unpublish", "_selected_action": [published.pk]}, follow=True
+        url, {"action": "return_to_draft", "_selected_action": [published.pk]}, follow=True
     )
 
     assertMessages(response, [Message(constants.SUCCESS, "1 activity was returned to draft.")])

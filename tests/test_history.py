@@ -1,0 +1,205 @@
+import pytest
+from django.test import Client
+from pytest_django.asserts import assertContains, assertNotContains
+from reversion.models import Version
+
+from cooperation.models import Activity, Participation, Publication, Role
+
+from .factories import AreaFactory, CitationFactory, OrganisationFactory, ParticipationFactory
+from .test_admin import (
+    admin_url,
+    form_errors,
+    full_activity,
+    inline_prefix,
+    rendered_form_data,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def publisher(django_user_model):
+    from django.contrib.auth.models import Group
+
+    user = django_user_model.objects.create_user(username="pia", is_staff=True)
+    user.groups.add(Group.objects.get(name="Publisher"))
+    return user
+
+
+def logged_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def save_page(client, record, **changes):
+    """Open a record's change page and save it with `changes` over what it shows."""
+    url = admin_url(type(record), "change", record.pk)
+    data = rendered_form_data(client.get(url))
+    return client.post(url, {**data, **changes})
+
+
+def participation_rows(response, rows):
+    """Form data that replaces the participation rows of a rendered activity page."""
+    prefix = inline_prefix(response, Participation)
+    initial = int(response.context["inline_admin_formsets"][0].formset.initial_form_count())
+    data = {}
+    for index in range(initial):
+        data[f"{prefix}-{index}-DELETE"] = "on"
+    for offset, (organisation, role) in enumerate(rows):
+        index = initial + offset
+        data[f"{prefix}-{index}-organisation"] = organisation.pk
+        data[f"{prefix}-{index}-role"] = role
+    data[f"{prefix}-TOTAL_FORMS"] = initial + len(rows)
+    return data
+
+
+def change_title_areas_participations(client, activity, title, areas, participations):
+    url = admin_url(Activity, "change", activity.pk)
+    page = client.get(url)
+    data = {
+        **rendered_form_data(page),
+        "title": title,
+        "areas": [area.pk for area in areas],
+        **participation_rows(page, participations),
+    }
+    response = client.post(url, data)
+    assert response.status_code == 302, form_errors(response)
+    return response
+
+
+def test_history_shows_each_fields_old_and_new_value(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    old_area = activity.areas.get()
+    new_area = AreaFactory(name="Resettlement")
+    newcomer = OrganisationFactory(name="Frontex")
+    save_page(client, activity)  # The first version: what the record was before.
+
+    change_title_areas_participations(
+        client, activity, "Joint training", [new_area], [(newcomer, Role.FUNDING)]
+    )
+    response = client.get(admin_url(Activity, "history", activity.pk))
+
+    assertContains(response, f"<del>{activity.title}</del> → <ins>Joint training</ins>")
+    assertContains(response, f"<del>{old_area.name}</del> → <ins>Resettlement</ins>")
+    assertContains(response, "added <ins>Frontex (funding)</ins>")
+    assertContains(response, "removed <del>", count=2)  # the two earlier participations
+    assertContains(response, "First saved version.")
+    assertContains(response, publisher.username)
+
+
+def test_history_of_citation_change_shows_on_its_record(publisher):
+    client = logged_in(publisher)
+    citation = CitationFactory(
+        activity=full_activity(),
+        source__text="They train guards. They share data.",
+        quote="They train guards.",
+    )
+    save_page(client, citation.activity)
+
+    saved = save_page(client, citation, quote="They share data.")
+    assert saved.status_code == 302, form_errors(saved)
+    response = client.get(admin_url(Activity, "history", citation.activity_id))
+
+    assertContains(response, "<ins>They share data.</ins>")
+
+
+def test_revert_restores_title_areas_and_participations(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    title = activity.title
+    areas = set(activity.areas.all())
+    participations = {(p.organisation, p.role) for p in activity.participations.all()}
+    save_page(client, activity)
+    first = Version.objects.get_for_object(activity).get()
+    change_title_areas_participations(
+        client, activity, "Changed", [AreaFactory()], [(OrganisationFactory(), Role.EXTENDING)]
+    )
+
+    url = admin_url(Activity, "revision", activity.pk, first.pk)
+    response = client.post(url, rendered_form_data(client.get(url)))
+
+    assert response.status_code == 302, form_errors(response)
+    activity.refresh_from_db()
+    assert activity.title == title
+    assert set(activity.areas.all()) == areas
+    assert {(p.organisation, p.role) for p in activity.participations.all()} == participations
+    assert Version.objects.get_for_object(activity).count() == 3
+
+
+def test_publish_action_is_a_version_in_history(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    Activity.objects.filter(pk=activity.pk).update(publication=Publication.DRAFT)
+
+    client.post(
+        admin_url(Activity, "changelist"), {"action": "publish", "_selected_action": [activity.pk]}
+    )
+
+    version = Version.objects.get_for_object(activity).get()
+    assert version.field_dict["publication"] == Publication.PUBLISHED
+    assert version.revision.user == publisher
+    assertContains(client.get(admin_url(Activity, "history", activity.pk)), "Published.")
+
+
+def test_second_save_of_the_same_record_is_refused_and_keeps_what_was_typed(publisher):
+    activity = full_activity()
+    first, second = logged_in(publisher), logged_in(publisher)
+    save_page(first, activity)
+    url = admin_url(Activity, "change", activity.pk)
+    first_form = rendered_form_data(first.get(url))
+    second_form = rendered_form_data(second.get(url))
+
+    assert first.post(url, {**first_form, "title": "Title by the first"}).status_code == 302
+    response = second.post(url, {**second_form, "description": "Typed by the second"})
+
+    assert response.status_code == 200
+    assertContains(response, "changed this activity after you opened it")
+    assertContains(response, f"Title: {activity.title} → Title by the first")
+    assertContains(response, "Typed by the second")
+    activity.refresh_from_db()
+    assert activity.title == "Title by the first"
+    assert activity.description != "Typed by the second"
+
+
+def test_save_after_seeing_the_conflict_goes_through(publisher):
+    activity = full_activity()
+    first, second = logged_in(publisher), logged_in(publisher)
+    url = admin_url(Activity, "change", activity.pk)
+    second_form = rendered_form_data(second.get(url))
+    save_page(first, activity, title="Title by the first")
+    refused = second.post(url, {**second_form, "description": "Typed by the second"})
+
+    response = second.post(url, rendered_form_data(refused))
+
+    assert response.status_code == 302, form_errors(response)
+    activity.refresh_from_db()
+    assert activity.description == "Typed by the second"
+
+
+def test_change_to_an_inline_row_elsewhere_counts_as_a_change_of_the_record(publisher):
+    activity = full_activity()
+    participation = activity.participations.first()
+    first, second = logged_in(publisher), logged_in(publisher)
+    url = admin_url(Activity, "change", activity.pk)
+    second_form = rendered_form_data(second.get(url))
+
+    save_page(first, participation, role=Role.ACCOUNTABLE)
+    response = second.post(url, {**second_form, "title": "Typed by the second"})
+
+    assert response.status_code == 200
+    assertContains(response, "changed this activity after you opened it")
+    assertContains(response, "Participation")
+    assertNotContains(response, "Typed by the second</h1>")
+
+
+def test_deleting_an_inline_row_elsewhere_is_in_the_records_history(publisher):
+    client = logged_in(publisher)
+    participation = ParticipationFactory()
+    save_page(client, participation.activity)
+
+    client.post(admin_url(Participation, "delete", participation.pk), {"post": "yes"})
+    response = client.get(admin_url(Activity, "history", participation.activity_id))
+
+    assertContains(response, f"removed <del>{participation}</del>")
