@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.text import capfirst
 from reversion.models import Version
 
-from .models import HISTORY_FOLLOWS, Publication
+from .models import HISTORY_FOLLOWS, Activity, Agreement, Area, Organisation, Publication, Region
 
 #: Bookkeeping that a person did not change, or that is told apart (publication).
 UNTRACKED_FIELDS = {"id", "changed_at", "published_at", "publication"}
@@ -216,10 +216,11 @@ class Entry:
         return self.previous.field_dict.get("publication") if self.previous else None
 
 
-def entries(versions):
+def entries(versions, limit=None):
     """
-    The versions of the queryset `versions` (of any registered records), each with what it
-    changed since the version of the same record before it, in a fixed number of queries.
+    The versions of the queryset `versions` (of any registered records, at most `limit`),
+    each with what it changed since the version of the same record before it, in a fixed
+    number of queries.
     """
     earlier = Version.objects.filter(
         content_type=OuterRef("content_type"),
@@ -268,3 +269,70 @@ def changes_since(record, version_id):
 
 def content_types(*models):
     return ContentType.objects.get_for_models(*models).values()
+
+
+#: The records whose changes the public change log lists, once they are public.
+LOGGED_MODELS = [Activity, Agreement, Organisation, Area, Region]
+#: How many versions one page of the change log reads at most to find its entries.
+LOG_SCAN = 500
+
+
+@dataclass
+class PublicChange:
+    """A change the public may see: a public record, when, and what (never who)."""
+
+    record: object
+    entry: Entry
+
+    @property
+    def date(self):
+        return self.entry.version.revision.date_created
+
+    @property
+    def kind(self):
+        return self.record._meta.verbose_name
+
+    @property
+    def headline(self):
+        publishable = "publication" in self.entry.version.field_dict
+        if self.entry.first or self.entry.published_now:
+            return "Published" if publishable else "Added"
+        return "Changed"
+
+    @property
+    def changes(self):
+        return self.entry.changes if self.headline == "Changed" else []
+
+    @property
+    def version_id(self):
+        return self.entry.version.pk
+
+
+def public_changes(before=None, limit=25):
+    """
+    The latest changes to public records, newest first: versions older than `before` (a
+    version id) of records that are public now, saved while they were published. A version
+    that published a record shows as "published" rather than as its drafts' differences.
+    Returns the changes and the version id to continue from (None at the end).
+    """
+    versions = Version.objects.filter(content_type__in=content_types(*LOGGED_MODELS))
+    if before is not None:
+        versions = versions.filter(pk__lt=before)
+    scanned = entries(versions.order_by("-pk"), limit=LOG_SCAN)
+    records = {}
+    for model in LOGGED_MODELS:
+        ids = [entry.version.object_id for entry in scanned if entry.version._model is model]
+        records[model] = {str(pk): row for pk, row in model.objects.public().in_bulk(ids).items()}
+    shown = []
+    for entry in scanned:
+        record = records[entry.version._model].get(entry.version.object_id)
+        if record is None:
+            continue
+        if "publication" in entry.version.field_dict and entry.state != Publication.PUBLISHED:
+            continue
+        if entry.changes or entry.published_now or entry.first:
+            shown.append(PublicChange(record, entry))
+        if len(shown) == limit:
+            return shown, entry.version.pk
+    more = len(scanned) == LOG_SCAN
+    return shown, scanned[-1].version.pk if more else None

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import feeds, views
 
 app_name = "cooperation"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("areas/<slug:slug>/", views.AreaDetailView.as_view(), name="area-detail"),
     path("agreements/", views.AgreementListView.as_view(), name="agreement-list"),
     path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement-detail"),
+    path("changes/", views.ChangeLogView.as_view(), name="changes"),
+    path("changes/feed/", feeds.ChangeFeed(), name="changes-feed"),
 ]

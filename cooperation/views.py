@@ -1,8 +1,10 @@
+from django import forms
 from django.db.models import F, Prefetch
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from .filters import ActivityFilter, AgreementFilter, AreaFilter, OrganisationFilter
+from . import history
+from .filters import ActivityFilter, AgreementFilter, AreaFilter, FilterForm, OrganisationFilter
 from .models import (
     Activity,
     Agreement,
@@ -167,3 +169,20 @@ class AgreementDetailView(PublicDetailView):
         published_activities(),
         record_citations(),
     )
+
+
+class ChangeLogForm(FilterForm):
+    before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class ChangeLogView(TemplateView):
+    """Recent changes to public records: what changed and when, not who changed it."""
+
+    template_name = "cooperation/changes.html"
+
+    def get(self, request, *args, **kwargs):
+        form = ChangeLogForm(request.GET)
+        if not form.is_valid():
+            return self.render_to_response({"form": form}, status=400)
+        changes, more = history.public_changes(before=form.cleaned_data["before"])
+        return self.render_to_response(self.get_context_data(form=form, changes=changes, more=more))

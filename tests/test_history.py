@@ -203,3 +203,79 @@ def test_deleting_an_inline_row_elsewhere_is_in_the_records_history(publisher):
     response = client.get(admin_url(Activity, "history", participation.activity_id))
 
     assertContains(response, f"removed <del>{participation}</del>")
+
+
+def publish_through_admin(client, record):
+    return client.post(
+        admin_url(type(record), "changelist"),
+        {"action": "publish", "_selected_action": [record.pk]},
+    )
+
+
+def test_changes_page_lists_published_changes_without_staff_names(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    Activity.objects.filter(pk=activity.pk).update(publication=Publication.DRAFT)
+    save_page(client, activity, title="Draft title")  # while a draft: never public
+    publish_through_admin(client, activity)
+    save_page(client, activity, title="Corrected title")
+
+    response = Client().get("/changes/")
+
+    assert response.status_code == 200
+    assertContains(response, "Published: <a")
+    assertContains(response, "Title: “Draft title” became “Corrected title”")
+    assertNotContains(response, "Activity 0")
+    assertNotContains(response, publisher.username)
+
+
+def test_changes_page_leaves_out_drafts_and_records_that_are_not_public(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    Activity.objects.filter(pk=activity.pk).update(publication=Publication.DRAFT)
+    save_page(client, activity, title="Secret draft title")
+    lone = OrganisationFactory(name="Unreferenced Agency")
+    save_page(client, lone, description="Nobody refers to it yet")
+
+    response = Client().get("/changes/")
+
+    assertNotContains(response, "Secret draft title")
+    assertNotContains(response, "Unreferenced Agency")
+    assertContains(response, "No change has been recorded here yet.")
+
+
+def test_changes_feed_is_atom_with_public_changes(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    save_page(client, activity)
+    save_page(client, activity, title="Corrected title")
+
+    response = Client().get("/changes/feed/")
+
+    assert response["Content-Type"].startswith("application/atom+xml")
+    assertContains(response, "<title>Changed: Corrected title</title>")
+    assertContains(response, activity.get_absolute_url())
+    assertNotContains(response, publisher.username)
+
+
+@pytest.mark.parametrize("before", ["abc", "0", "-3", "1\x00"])
+def test_changes_page_bad_address_is_400(before):
+    response = Client().get("/changes/", {"before": before})
+
+    assertContains(response, "This page address is not valid", status_code=400)
+
+
+def test_changes_page_continues_with_older_changes(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    save_page(client, activity)
+    for title in ["First", "Second", "Third"]:
+        save_page(client, activity, title=title)
+
+    from cooperation import history
+
+    newest, more = history.public_changes(limit=2)
+    older, _ = history.public_changes(before=more, limit=2)
+
+    assert [change.record.pk for change in newest] == [activity.pk, activity.pk]
+    assert "First" in str(older[0].changes[0])
