@@ -4,7 +4,7 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed lint format check-seed
+.PHONY: run test install seed reset-seed lint format check-seed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py loaddata seed
+	$(BIN)/python manage.py load_seed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 test: install
@@ -26,6 +26,11 @@ test: install
 
 seed: install
 	$(BIN)/python manage.py build_seed
+
+# Overwrites staff edits to seeded rows and brings back seeded rows staff deleted.
+reset-seed: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py load_seed --reset
 
 check-seed: install
 	$(BIN)/python manage.py build_seed --check

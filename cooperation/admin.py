@@ -26,6 +26,7 @@ from .models import (
     Publication,
     Region,
     Role,
+    SeedLoad,
     Signatory,
     Source,
 )
@@ -523,3 +524,29 @@ class CitationAdmin(CuratedAdmin):
     @admin.display(description="supports")
     def supports(self, citation):
         return f"{capfirst(citation.cited_model)}: {citation.cited}"
+
+
+@admin.register(SeedLoad)
+class SeedLoadAdmin(admin.ModelAdmin):
+    """The seed versions this database has loaded: `manage.py load_seed` writes, staff read."""
+
+    list_display = ["version", "loaded_at", "reset", "row_count"]
+    list_filter = ["reset"]
+    date_hierarchy = "loaded_at"
+    search_fields = ["version"]
+    fields = ["version", "loaded_at", "reset", "row_count", "natural_keys"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Without its record, the next load would bring back the rows staff deleted.
+        return False
+
+    @admin.display(description="rows")
+    def row_count(self, seed_load):
+        return sum(len(keys) for keys in seed_load.natural_keys.values())

@@ -742,6 +742,36 @@ class Citation(models.Model):
         return getattr(self, self.cited_model)
 
 
+class SeedLoad(models.Model):
+    """
+    One run of `manage.py load_seed` that changed the database.
+
+    A later seed version adds only the rows that no earlier load lists, so a
+    seeded row that staff deleted stays deleted and one they edited stays edited.
+    """
+
+    version = models.CharField(
+        max_length=64, help_text="The first 12 hex digits of the SHA-256 of the seed file."
+    )
+    loaded_at = models.DateTimeField(default=timezone.now)
+    reset = models.BooleanField(
+        default=False,
+        help_text="Loaded with --reset: every seeded row was given the seed's values again.",
+    )
+    natural_keys = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The seed rows this load accounts for, as natural keys by model.",
+    )
+
+    class Meta:
+        ordering = ["-loaded_at"]
+        get_latest_by = "loaded_at"
+
+    def __str__(self):
+        return f"Seed data version {self.version}"
+
+
 # History: every save of a curated record, through the admin or any code that opens a
 # revision, stores a version of it. A record's version also holds its inline rows
 # (followed one way), and a change to an inline row stores its record's version too

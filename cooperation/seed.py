@@ -4,8 +4,9 @@ The seed data: what the IOM and EASO press release of 22 July 2019 says.
 Each record lists under "cited" the words of the release that support it, as a
 quote or a (quote, note) pair. `build_fixture()` checks every quote against the
 release, letter for letter, and turns the records into a fixture with natural
-keys, so `manage.py loaddata seed` updates the rows it loaded before instead of
-adding copies. `manage.py build_seed` writes the fixture to fixtures/seed.json.
+keys, so a load recognises the rows an earlier load brought instead of adding
+copies. `manage.py build_seed` writes the fixture to fixtures/seed.json, and
+`manage.py load_seed` loads it without overwriting staff work.
 """
 
 import datetime

@@ -32,6 +32,7 @@ from cooperation.models import (
     Publication,
     Region,
     Role,
+    SeedLoad,
     Signatory,
     Source,
 )
@@ -51,7 +52,12 @@ from .factories import (
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [model for model in admin.site._registry if model._meta.app_label == "cooperation"]
+#: The models staff edit; the view-only SeedLoad admin has its tests in test_seed_load.py.
+MODELS = [
+    model
+    for model in admin.site._registry
+    if model._meta.app_label == "cooperation" and model is not SeedLoad
+]
 
 SOURCE_TEXT = "In 2024 the two organisations trained border guards together in three countries."
 QUOTE = "trained border guards together"
