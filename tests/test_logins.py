@@ -3,6 +3,7 @@ import logging
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.contrib import admin
 from django.core.management import call_command
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -178,6 +179,19 @@ def test_client_address_trusts_only_the_configured_proxies(settings, proxies, fo
     request = RequestFactory().get("/", REMOTE_ADDR=PROXY, **headers)
 
     assert client_address(request) == address
+
+
+@pytest.mark.parametrize(
+    "model",
+    [model for model in admin.site._registry if model._meta.app_label == "axes"],
+    ids=lambda model: model.__name__,
+)
+def test_axes_admin_pages_render_after_a_failed_and_a_good_login(editor, admin_client, model):
+    fail(1)
+    log_in("editor", PASSWORD, HERE)
+    url = reverse(f"admin:axes_{model._meta.model_name}_changelist")
+
+    assert admin_client.get(url).status_code == 200
 
 
 def test_access_attempts_admin_page_lists_the_failures(editor, admin_client):
