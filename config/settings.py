@@ -12,10 +12,14 @@ DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
                         on by default when DEBUG is off
 DJANGO_HSTS_SECONDS     Strict-Transport-Security max-age while DJANGO_SECURE is on
                         (default 31536000, one year)
+DJANGO_TRUSTED_PROXY_COUNT  number of reverse proxies in front of the application
+                        (default 0). Only then are X-Forwarded-For (the client's
+                        address, for login limits) and X-Forwarded-Proto believed.
 DJANGO_LOG_LEVEL        level of the console log (default INFO)
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,9 +46,10 @@ SECRET_KEY = os.environ.get(
 DEBUG = env_flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "0"))
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +59,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_countries",
     "reversion",
+    "axes",
     "cooperation",
 ]
 
@@ -66,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -94,6 +101,11 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -119,16 +131,34 @@ STORAGES = {
 
 SECURE = env_flag("DJANGO_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Any client can send X-Forwarded-Proto; only a proxy of ours may be believed.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SESSION_COOKIE_SECURE = SECURE
 CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 
+# Failed logins (django-axes; cooperation/logins.py explains the two limits). An
+# (account, address) pair is refused after AXES_FAILURE_LIMIT failures, an address
+# after LOGIN_FAILURE_LIMIT_PER_ADDRESS failures for any accounts, each until
+# AXES_COOLOFF_TIME has passed since its last failure.
+AXES_HANDLER = "cooperation.logins.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = 50
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "cooperation.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "cooperation.logins.lockout_response"
+# Log the username and address of each failure; axes never logs the password.
+AXES_SENSITIVE_PARAMETERS = []
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    # Axes logs each failed login and lockout as a warning; its INFO lines are chatter.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

@@ -6,6 +6,8 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import ngettext
 from reversion.admin import VersionAdmin
@@ -21,6 +23,7 @@ from .models import (
     Area,
     Citation,
     Organisation,
+    OrganisationKind,
     Participation,
     Person,
     Publication,
@@ -316,12 +319,83 @@ class SignatoryInline(admin.TabularInline):
     extra = 0
 
 
+def change_link(organisation):
+    """A link to `organisation`'s admin change page, in a new tab to keep the form."""
+    url = reverse("admin:cooperation_organisation_change", args=[organisation.pk])
+    return format_html('<a href="{}" target="_blank">{}</a>', url, organisation_label(organisation))
+
+
+def organisation_label(organisation):
+    """Name, acronym and kind: "European Union Agency for Asylum (EUAA), EU agency"."""
+    kind = OrganisationKind(organisation.kind).label
+    if organisation.acronym:
+        return f"{organisation.name} ({organisation.acronym}), {kind}"
+    return f"{organisation.name}, {kind}"
+
+
+class OrganisationForm(CuratedForm):
+    """
+    Refuses a name that another organisation has, capitals aside, and asks for
+    confirmation before saving a name or acronym that resembles another's.
+    """
+
+    different_organisation = forms.BooleanField(
+        label="This is a different organisation",
+        required=False,
+        widget=forms.HiddenInput,
+        help_text="Tick, then save again, to keep it beside the organisations named above.",
+    )
+
+    def clean(self):
+        cleaned_data = super().clean()
+        name = cleaned_data.get("name")
+        renamed = {"name", "acronym"} & set(self.changed_data)
+        if not name or not (self.instance.pk is None or renamed):
+            return cleaned_data
+        others = Organisation.objects.resembling(name, cleaned_data.get("acronym", ""))
+        others = list(others.exclude(pk=self.instance.pk))
+        same_name = [other for other in others if other.name.lower() == name.lower()]
+        if same_name:
+            self.add_error(
+                "name",
+                format_html(
+                    "{} already has this name, capitals aside. Edit that organisation instead.",
+                    change_link(same_name[0]),
+                ),
+            )
+        elif others and not cleaned_data.get("different_organisation"):
+            field = self.fields["different_organisation"]
+            field.widget = forms.CheckboxInput()
+            self.add_error(
+                "different_organisation",
+                format_html(
+                    "Its name or acronym resembles that of {}. Check that it is not the same "
+                    "organisation.",
+                    format_html_join(", ", "{}", ((change_link(other),) for other in others)),
+                ),
+            )
+        return cleaned_data
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(CuratedAdmin):
+    form = OrganisationForm
     list_display = ["name", "acronym", "kind", "iati_type", "parent", "country"]
     list_filter = ["kind", ("parent", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["parent"]
     search_fields = ["name", "acronym", "slug"]
+    fields = [
+        "name",
+        "acronym",
+        "different_organisation",
+        "slug",
+        "kind",
+        "parent",
+        "city",
+        "country",
+        "website",
+        "description",
+    ]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
     formfield_overrides = HTTPS_URLS
@@ -330,6 +404,9 @@ class OrganisationAdmin(CuratedAdmin):
     @admin.display(description="IATI type")
     def iati_type(self, organisation):
         return organisation.iati_type
+
+    def autocomplete_label(self, organisation):
+        return organisation_label(organisation)
 
 
 @admin.register(Area)

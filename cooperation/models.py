@@ -4,8 +4,8 @@ from operator import or_
 import reversion
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Length
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Length, Lower, Replace
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.urls import reverse
 from django.utils import timezone
@@ -46,6 +46,11 @@ def takes_part(organisation):
     )
 
 
+def squashed(name):
+    """`name` in lower case without spaces, to compare names that differ only in those."""
+    return name.lower().replace(" ", "")
+
+
 class OrganisationQuerySet(models.QuerySet):
     def public(self):
         """
@@ -66,6 +71,17 @@ class OrganisationQuerySet(models.QuerySet):
             below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
             shown |= Exists(below.filter(in_own_right()))
         return self.filter(shown)
+
+    def resembling(self, name, acronym=""):
+        """
+        Organisations whose name is `name` but for case and spaces, or whose acronym
+        is `acronym` but for case: those an editor may be about to enter twice.
+        """
+        condition = Q(squashed_name=squashed(name))
+        if acronym:
+            condition |= Q(acronym__iexact=acronym)
+        squashed_name = Replace(Lower("name"), Value(" "), Value(""))
+        return self.alias(squashed_name=squashed_name).filter(condition)
 
     def partners_of(self, organisation):
         """
@@ -163,10 +179,19 @@ class Publication(models.TextChoices):
 
 
 class Organisation(models.Model):
-    name = models.CharField(max_length=200, unique=True)
+    name = models.CharField(
+        max_length=200,
+        help_text="The full official name. No two organisations share a name, capitals aside.",
+    )
     acronym = models.CharField(max_length=30, blank=True)
     slug = models.SlugField(
-        max_length=60, unique=True, help_text="Short lower-case name used in public addresses."
+        max_length=60,
+        unique=True,
+        help_text=(
+            "The end of the organisation's public address: the slug iom gives "
+            "/organisations/iom/. Lower-case letters, digits and hyphens. Changing it "
+            "breaks links to the old address."
+        ),
     )
     kind = models.CharField(max_length=30, choices=OrganisationKind)
     parent = models.ForeignKey(
@@ -175,12 +200,15 @@ class Organisation(models.Model):
         null=True,
         blank=True,
         related_name="children",
-        help_text="The organisation this one belongs to: the European Union for an EU agency.",
+        help_text=(
+            "The organisation this one belongs to, such as the European Union for an EU "
+            "agency. Shown on both organisations' public pages."
+        ),
     )
     city = models.CharField("headquarters city", max_length=100, blank=True)
     country = CountryField("headquarters country", blank=True)
     website = models.URLField(blank=True)
-    description = models.TextField(blank=True, help_text="Public.")
+    description = models.TextField(blank=True, help_text="Shown on the organisation's public page.")
 
     objects = SlugManager.from_queryset(OrganisationQuerySet)()
 
@@ -188,6 +216,13 @@ class Organisation(models.Model):
         ordering = ["name"]
         constraints = [
             choices_constraint("kind", OrganisationKind),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="%(app_label)s_%(class)s_name_unique_ignoring_case",
+                violation_error_message=(
+                    "An organisation with this name already exists (capitals aside)."
+                ),
+            ),
             models.CheckConstraint(
                 condition=~Q(parent=F("pk")),
                 name="%(app_label)s_%(class)s_not_own_parent",
@@ -232,9 +267,19 @@ class AreaQuerySet(models.QuerySet):
 
 class Area(models.Model):
     name = models.CharField(max_length=200, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text=(
+            "The end of the area's public address: the slug training gives /areas/training/; "
+            "also used in links to activities filtered by area. Lower-case letters, digits "
+            "and hyphens. Changing it breaks links to the old address."
+        ),
+    )
     kind = models.CharField(max_length=20, choices=AreaKind, default=AreaKind.THEMATIC)
-    description = models.TextField(blank=True, help_text="Public.")
+    description = models.TextField(
+        blank=True, help_text="Shown on the area's public page and in the list of areas."
+    )
 
     objects = SlugManager.from_queryset(AreaQuerySet)()
 
@@ -268,8 +313,18 @@ class Region(models.Model):
     """A named group of countries that a source speaks of without listing them."""
 
     name = models.CharField(max_length=200, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
-    description = models.TextField(blank=True, help_text="Public.")
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text=(
+            "A short fixed name for the region, used in public links to activities "
+            "filtered by region and by data files that load records. Lower-case letters, "
+            "digits and hyphens. Changing it breaks those links."
+        ),
+    )
+    description = models.TextField(
+        blank=True, help_text="Staff notes on what the region covers; not shown publicly yet."
+    )
 
     objects = SlugManager.from_queryset(RegionQuerySet)()
 
@@ -285,7 +340,15 @@ class Region(models.Model):
 
 class Person(models.Model):
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text=(
+            "A short fixed name for this person, used by the data files that load records "
+            "(the seed data and imports) to find it. Not shown publicly. Lower-case "
+            "letters, digits and hyphens; leave it unchanged once saved."
+        ),
+    )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="people"
     )
@@ -362,7 +425,13 @@ class Publishable(models.Model):
 class Agreement(Publishable):
     title = models.CharField(max_length=300)
     slug = models.SlugField(
-        max_length=100, unique=True, help_text="Stable identifier, used by the seed data."
+        max_length=100,
+        unique=True,
+        help_text=(
+            "A short fixed name for this agreement, used by the data files that load records "
+            "(the seed data and imports) to find it. Not shown publicly. Lower-case "
+            "letters, digits and hyphens; leave it unchanged once saved."
+        ),
     )
     kind = models.CharField(max_length=30, choices=AgreementKind)
     signed_on = models.DateField("date signed", null=True, blank=True)
@@ -370,14 +439,16 @@ class Agreement(Publishable):
     country = CountryField("country signed", blank=True)
     parties = models.ManyToManyField(Organisation, related_name="agreements")
     areas = models.ManyToManyField(Area, blank=True, related_name="agreements")
-    summary = models.TextField(blank=True, help_text="Public: what the agreement is for.")
+    summary = models.TextField(
+        blank=True, help_text="What the agreement is for. Shown on its public page."
+    )
     supersedes = models.ForeignKey(
         "self",
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
         related_name="superseded_by",
-        help_text="The earlier agreement this one replaces.",
+        help_text="The earlier agreement this one replaces. Shown on both public pages.",
     )
 
     objects = PublishableQuerySet.as_manager()
@@ -486,9 +557,17 @@ class ActivityQuerySet(PublishableQuerySet):
 class Activity(Publishable):
     title = models.CharField(max_length=300)
     slug = models.SlugField(
-        max_length=100, unique=True, help_text="Stable identifier, used by the seed data."
+        max_length=100,
+        unique=True,
+        help_text=(
+            "A short fixed name for this activity, used by the data files that load records "
+            "(the seed data and imports) to find it. Not shown publicly. Lower-case "
+            "letters, digits and hyphens; leave it unchanged once saved."
+        ),
     )
-    description = models.TextField(blank=True, help_text="Public once published.")
+    description = models.TextField(
+        blank=True, help_text="Shown on the activity's public page once it is published."
+    )
     status = models.CharField(
         max_length=20, choices=ActivityStatus, default=ActivityStatus.IMPLEMENTATION
     )
@@ -605,7 +684,15 @@ class SourceQuerySet(models.QuerySet):
 
 class Source(models.Model):
     title = models.CharField(max_length=300)
-    slug = models.SlugField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text=(
+            "A short fixed name for this source, used by the data files that load records "
+            "(the seed data and imports) to find it. Not shown publicly. Lower-case "
+            "letters, digits and hyphens; leave it unchanged once saved."
+        ),
+    )
     publishers = models.ManyToManyField(Organisation, blank=True, related_name="sources")
     published_on = models.DateField("date published", null=True, blank=True)
     city = models.CharField(max_length=100, blank=True)
@@ -657,11 +744,14 @@ class Citation(models.Model):
     quote = models.TextField(
         help_text=(
             "Copied letter for letter from the source's full text, "
-            f"at most {QUOTE_MAX_LENGTH} characters."
+            f"at most {QUOTE_MAX_LENGTH} characters. Shown publicly on the page of the "
+            "record it supports, except for a person's."
         )
     )
     note = models.CharField(
-        max_length=200, blank=True, help_text="Public: what the quote supports, if not obvious."
+        max_length=200,
+        blank=True,
+        help_text="What the quote supports, if not obvious. Shown publicly beside the quote.",
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="citations"

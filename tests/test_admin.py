@@ -540,3 +540,163 @@ def test_activity_end_before_start_refused(admin_client):
 
     assertContains(response, "The end date is before the start date.")
     assert not Activity.objects.exists()
+
+
+def organisation_data(client, url, **fields):
+    """POST data for the organisation add or change page: `fields` over a plain organisation."""
+    response = client.get(url)
+    data = {
+        "name": "European Union Agency for Asylum",
+        "acronym": "EUAA",
+        "slug": "euaa",
+        "kind": OrganisationKind.EU_AGENCY,
+        **inline_rows(inline_prefix(response, Citation), []),
+        **fields,
+    }
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def test_organisation_add_unlike_others_saves_without_question(admin_client):
+    OrganisationFactory(name="International Organization for Migration", acronym="IOM")
+    url = admin_url(Organisation, "add")
+
+    assertContains(admin_client.get(url), '<input type="hidden" name="different_organisation"')
+    response = admin_client.post(url, organisation_data(admin_client, url))
+
+    assertRedirects(
+        response, admin_url(Organisation, "changelist"), msg_prefix=form_errors(response)
+    )
+    assert Organisation.objects.filter(acronym="EUAA").exists()
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"name": "european union agency for asylum"}, id="case"),
+        pytest.param({"name": "European Union Agency for Asylum", "acronym": ""}, id="same"),
+        pytest.param({"different_organisation": "on"}, id="confirmed"),
+    ],
+)
+def test_organisation_add_same_name_ignoring_case_refused(admin_client, fields):
+    existing = OrganisationFactory(name="European Union Agency for Asylum", acronym="EASO")
+    url = admin_url(Organisation, "add")
+
+    response = admin_client.post(url, organisation_data(admin_client, url, **fields))
+
+    assert response.status_code == 200
+    assert "name" in response.context["adminform"].form.errors
+    assertContains(response, "already has this name, capitals aside")
+    assertContains(response, admin_url(Organisation, "change", existing.pk))
+    assert list(Organisation.objects.all()) == [existing]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({"name": "European Union Agency  for Asylum"}, id="name-spacing"),
+        pytest.param({"name": "EU Asylum Agency", "acronym": "euaa"}, id="acronym-case"),
+    ],
+)
+def test_organisation_add_resembling_another_asks_then_saves_when_confirmed(admin_client, fields):
+    existing = OrganisationFactory(
+        name="European Union Agency for Asylum", acronym="EUAA", kind=OrganisationKind.EU_AGENCY
+    )
+    url = admin_url(Organisation, "add")
+    data = organisation_data(admin_client, url, **fields, slug="new")
+
+    asked = admin_client.post(url, data)
+
+    assert asked.status_code == 200
+    assert list(asked.context["adminform"].form.errors) == ["different_organisation"]
+    assertContains(asked, "resembles that of")
+    assertContains(
+        asked,
+        f'<a href="{admin_url(Organisation, "change", existing.pk)}" target="_blank">'
+        "European Union Agency for Asylum (EUAA), EU agency</a>",
+        html=True,
+    )
+    assertContains(asked, '<input type="checkbox" name="different_organisation"')
+    assert Organisation.objects.count() == 1
+
+    saved = admin_client.post(url, {**data, "different_organisation": "on"})
+
+    assertRedirects(saved, admin_url(Organisation, "changelist"), msg_prefix=form_errors(saved))
+    assert Organisation.objects.filter(slug="new").exists()
+
+
+def test_organisation_change_of_other_fields_does_not_ask_again(admin_client):
+    OrganisationFactory(name="European Union Agency for Asylum", acronym="EUAA")
+    twin = OrganisationFactory(name="EU Asylum Agency", acronym="EUAA")
+    url = admin_url(Organisation, "change", twin.pk)
+    data = rendered_form_data(admin_client.get(url))
+
+    response = admin_client.post(url, {**data, "description": "Another agency."})
+
+    assertRedirects(
+        response, admin_url(Organisation, "changelist"), msg_prefix=form_errors(response)
+    )
+    twin.refresh_from_db()
+    assert twin.description == "Another agency."
+
+
+def test_organisation_change_of_acronym_to_another_asks(admin_client):
+    OrganisationFactory(name="European Union Agency for Asylum", acronym="EUAA")
+    agency = OrganisationFactory(name="EU Asylum Agency", acronym="EAA")
+    url = admin_url(Organisation, "change", agency.pk)
+    data = rendered_form_data(admin_client.get(url))
+
+    response = admin_client.post(url, {**data, "acronym": "EUAA"})
+
+    assertContains(response, "resembles that of")
+    agency.refresh_from_db()
+    assert agency.acronym == "EAA"
+
+
+ORGANISATION_AUTOCOMPLETES = [
+    pytest.param("participation", "organisation", id="activity-participants"),
+    pytest.param("agreement", "parties", id="agreement-parties"),
+    pytest.param("organisation", "parent", id="organisation-parent"),
+    pytest.param("citation", "organisation", id="citation-organisation"),
+]
+
+
+@pytest.mark.parametrize(("model_name", "field_name"), ORGANISATION_AUTOCOMPLETES)
+@pytest.mark.parametrize("term", ["euaa", "asylum"])
+def test_organisation_autocomplete_shows_name_acronym_and_kind(
+    admin_client, model_name, field_name, term
+):
+    euaa = OrganisationFactory(
+        name="European Union Agency for Asylum", acronym="EUAA", kind=OrganisationKind.EU_AGENCY
+    )
+    OrganisationFactory(name="International Organization for Migration", acronym="IOM")
+    params = {"app_label": "cooperation", "model_name": model_name, "field_name": field_name}
+
+    response = admin_client.get(reverse("admin:autocomplete"), {**params, "term": term})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {"id": str(euaa.pk), "text": "European Union Agency for Asylum (EUAA), EU agency"}
+    ]
+    assert str(euaa) == "European Union Agency for Asylum"
+
+
+def test_organisation_autocomplete_without_acronym_shows_name_and_kind(admin_client):
+    OrganisationFactory(name="Ministry of the Interior", kind=OrganisationKind.NATIONAL_AUTHORITY)
+    params = {"app_label": "cooperation", "model_name": "participation"}
+
+    response = admin_client.get(
+        reverse("admin:autocomplete"), {**params, "field_name": "organisation", "term": "min"}
+    )
+
+    assert [result["text"] for result in response.json()["results"]] == [
+        "Ministry of the Interior, National authority"
+    ]
+
+
+def test_autocomplete_of_other_models_shows_their_names(admin_client):
+    AreaFactory(name="Resettlement")
+    params = {"app_label": "cooperation", "model_name": "activity", "field_name": "areas"}
+
+    response = admin_client.get(reverse("admin:autocomplete"), {**params, "term": "resett"})
+
+    assert [result["text"] for result in response.json()["results"]] == ["Resettlement"]

@@ -1,14 +1,17 @@
 import datetime
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from cooperation.models import (
     QUOTE_MAX_LENGTH,
     Activity,
     ActivityStatus,
     Citation,
+    Organisation,
     OrganisationKind,
     Publication,
     Role,
@@ -73,6 +76,49 @@ def test_organisation_slug_unique():
     assert "slug" in refused(
         OrganisationFactory._meta.model, name="Other", slug="iom", kind="other"
     )
+
+
+def test_organisation_name_unique_ignoring_case():
+    OrganisationFactory(name="International Organization for Migration")
+
+    assert "name_unique_ignoring_case" in refused(
+        OrganisationFactory._meta.model,
+        name="INTERNATIONAL organization for migration",
+        slug="iom",
+        kind="international",
+    )
+
+
+def test_organisation_name_differing_only_in_case_is_validation_error():
+    OrganisationFactory(name="European Union Agency for Asylum")
+    twin = OrganisationFactory.build(name="European union agency for asylum")
+
+    with pytest.raises(ValidationError) as excinfo:
+        twin.full_clean()
+
+    assert excinfo.value.messages == [
+        "An organisation with this name already exists (capitals aside)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "acronym", "found"),
+    [
+        pytest.param("European Union Agency for Asylum", "", True, id="same-name"),
+        pytest.param("european union agency for asylum", "", True, id="name-case"),
+        pytest.param("European Union  Agency for Asylum", "", True, id="name-spacing"),
+        pytest.param("EuropeanUnion Agency forAsylum", "", True, id="name-spaces-dropped"),
+        pytest.param("Asylum agency", "euaa", True, id="acronym-case"),
+        pytest.param("European Union Agency for Asylum Support", "", False, id="longer-name"),
+        pytest.param("Asylum agency", "EUA", False, id="other-acronym"),
+        pytest.param("Asylum agency", "", False, id="no-acronym"),
+    ],
+)
+def test_organisation_resembling(name, acronym, found):
+    euaa = OrganisationFactory(name="European Union Agency for Asylum", acronym="EUAA")
+    OrganisationFactory(name="Asylum Agency Two", acronym="")
+
+    assert list(Organisation.objects.resembling(name, acronym)) == ([euaa] if found else [])
 
 
 @pytest.mark.parametrize(
@@ -284,3 +330,48 @@ def test_citation_public_hides_people():
 )
 def test_str(factory, expected):
     assert str(factory()) == expected
+
+
+#: Where each model's slug shows, as its help text must tell staff.
+SLUG_USES = {
+    "organisation": "/organisations/iom/",
+    "area": "/areas/training/",
+    "region": "public links to activities filtered by region",
+    "person": "Not shown publicly",
+    "agreement": "Not shown publicly",
+    "activity": "Not shown publicly",
+    "source": "Not shown publicly",
+}
+COOPERATION_MODELS = list(apps.get_app_config("cooperation").get_models())
+
+
+def test_slug_help_text_says_where_the_slug_appears():
+    with_slug = {
+        model._meta.model_name: model._meta.get_field("slug").help_text
+        for model in COOPERATION_MODELS
+        if any(field.name == "slug" for field in model._meta.fields)
+    }
+
+    assert with_slug.keys() == SLUG_USES.keys()
+    for model_name, help_text in with_slug.items():
+        assert SLUG_USES[model_name] in help_text, model_name
+
+
+@pytest.mark.parametrize(
+    ("view", "slug"), [("organisation-detail", "iom"), ("area-detail", "training")]
+)
+def test_slug_help_text_example_address_is_real(view, slug):
+    assert reverse(f"cooperation:{view}", args=[slug]) in SLUG_USES[view.removesuffix("-detail")]
+
+
+def test_help_texts_are_plain_text():
+    """The admin renders help text as HTML: an address such as /organisations/<slug>/ vanishes."""
+    help_texts = [
+        field.help_text
+        for model in COOPERATION_MODELS
+        for field in model._meta.get_fields()
+        if getattr(field, "help_text", "")
+    ]
+
+    assert help_texts
+    assert not [text for text in help_texts if "<" in text or "&" in text]

@@ -9,7 +9,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "k3Yq9-this-is-a-long-random-looking-test-key-8f1e2d7c6b5a4f3e2d1c0b9a8"
 
 
-def deploy_check(**env):
+def manage(*args, **env):
+    """Run manage.py in a fresh process whose DJANGO_* environment is exactly `env`."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -17,13 +18,29 @@ def deploy_check(**env):
     }
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", *args],
         cwd=PROJECT,
         env=environment,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def deploy_check(**env):
+    return manage("check", "--deploy", "--fail-level", "WARNING", **env)
+
+
+def setting(name, **env):
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        f"from django.conf import settings; print(settings.{name})",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 def test_deploy_check_passes_with_production_environment():
@@ -48,3 +65,23 @@ def test_deploy_check_rejects_development_settings(env, warning):
 
     assert result.returncode != 0
     assert warning in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "header"),
+    [
+        pytest.param({}, "None", id="no-proxy"),
+        pytest.param({"DJANGO_TRUSTED_PROXY_COUNT": "0"}, "None", id="zero-proxies"),
+        pytest.param(
+            {"DJANGO_TRUSTED_PROXY_COUNT": "1"},
+            "('HTTP_X_FORWARDED_PROTO', 'https')",
+            id="one-proxy",
+        ),
+    ],
+)
+def test_forwarded_proto_believed_only_behind_trusted_proxy(env, header):
+    assert setting("SECURE_PROXY_SSL_HEADER", **env) == header
+
+
+def test_trusted_proxy_count_read_from_environment():
+    assert setting("TRUSTED_PROXY_COUNT", DJANGO_TRUSTED_PROXY_COUNT="2") == "2"
