@@ -1,10 +1,13 @@
 # The two commands a newcomer needs: `make run` and `make test`.
 PYTHON ?= python3
 PORT ?= 8000
+WRITERS ?= 8
+SAVES ?= 25
+MODE ?= both
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed reset-seed lint format check-seed
+.PHONY: run test install seed reset-seed lint format check-seed concurrency
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +26,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Concurrent admin saves under gunicorn on a temporary SQLite file, or on the PostgreSQL
+# database DATABASE_URL names. See tests/load/concurrent_saves.py.
+concurrency: install
+	$(BIN)/python tests/load/concurrent_saves.py --writers $(WRITERS) --saves $(SAVES) --mode $(MODE)
 
 seed: install
 	$(BIN)/python manage.py build_seed

@@ -7,7 +7,9 @@ DJANGO_DEBUG            "1" for Django's debug pages; off by default
 DJANGO_ALLOWED_HOSTS    comma-separated host names (default: localhost names)
 DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins, such as https://example.org
 DATABASE_URL            e.g. postgres://user@host:5432/name; SQLite file db.sqlite3
-                        in the project folder when unset
+                        in the project folder when unset. SQLite runs in WAL mode
+                        (db.sqlite3-wal and -shm files beside it), and a save waits
+                        up to 20 s for another editor's save instead of failing
 DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
                         on by default when DEBUG is off
 DJANGO_HSTS_SECONDS     Strict-Transport-Security max-age while DJANGO_SECURE is on
@@ -98,6 +100,20 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=60, conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several editors behind several gunicorn workers write to one file. WAL lets readers
+    # and one writer work at once (NORMAL is the synchronous level SQLite advises with
+    # WAL). A writer waits up to `timeout` seconds for the lock instead of failing with
+    # "database is locked"; IMMEDIATE takes that lock when a transaction begins, because
+    # SQLite cannot wait for a transaction that read first and then wants to write: it
+    # fails at once. Options given in DATABASE_URL win. CONN_MAX_AGE keeps a worker's
+    # connection between requests, so the PRAGMAs run once per connection, not per request.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 

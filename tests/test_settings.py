@@ -85,3 +85,45 @@ def test_forwarded_proto_believed_only_behind_trusted_proxy(env, header):
 
 def test_trusted_proxy_count_read_from_environment():
     assert setting("TRUSTED_PROXY_COUNT", DJANGO_TRUSTED_PROXY_COUNT="2") == "2"
+
+
+def database_settings(database_url, code):
+    """Run `code` in a fresh interpreter with the settings built for `database_url`."""
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment.update(DATABASE_URL=database_url, DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_sqlite_connection_waits_for_the_write_lock(tmp_path):
+    sqlite_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    code = (
+        "from django.db import connection; cursor = connection.cursor(); "
+        "print(cursor.execute('PRAGMA journal_mode').fetchone()[0], "
+        "cursor.execute('PRAGMA synchronous').fetchone()[0], "
+        "connection.transaction_mode, connection.settings_dict['OPTIONS']['timeout'])"
+    )
+
+    # synchronous 1 is NORMAL.
+    assert database_settings(sqlite_url, code) == ["wal", "1", "IMMEDIATE", "20"]
+
+
+def test_sqlite_options_in_database_url_win(tmp_path):
+    sqlite_url = f"sqlite:///{tmp_path / 'db.sqlite3'}?timeout=5"
+    code = "from django.db import connection; print(connection.settings_dict['OPTIONS']['timeout'])"
+
+    assert database_settings(sqlite_url, code) == ["5"]
+
+
+def test_postgresql_gets_no_sqlite_options():
+    code = "from django.db import connection; print(sorted(connection.settings_dict['OPTIONS']))"
+
+    assert database_settings("postgres://tracker@db.example.org:5432/tracker", code) == ["[]"]
