@@ -612,8 +612,8 @@ def print_report(engine, writers, results, exceptions):
             print(
                 f"\nshared: {result['lost']} of {result['saves']} saves were answered as saved "
                 "but their token is gone: the admin accepted forms loaded before another "
-                "editor's save and overwrote it. It does not refuse a stale save yet, so "
-                "this mode is expected to report lost writes until it does."
+                "editor's save and overwrote it: the admin's check for a stale save "
+                "(the form's opened_version) did not refuse them."
             )
 
 
