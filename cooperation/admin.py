@@ -54,7 +54,11 @@ class CuratedForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["opened_version"].initial = history.latest_version_id(self.instance)
+            if hasattr(self.instance, "opened_version"):
+                opened = self.instance.opened_version
+            else:
+                opened = history.latest_version_id(self.instance)
+            self.fields["opened_version"].initial = opened
 
     def clean(self):
         cleaned_data = super().clean()
@@ -90,6 +94,18 @@ class CuratedAdmin(VersionAdmin):
     object_history_template = "admin/cooperation/object_history.html"
     change_list_template = "admin/cooperation/change_list.html"
     history_latest_first = True
+
+    def get_object(self, request, object_id, from_field=None):
+        # The version first, then the record: if someone saves in between, the form looks
+        # stale and is refused, never fresh with old values. Read after, a concurrent save
+        # could give old values the newest version and let them overwrite the new ones.
+        if from_field:
+            return super().get_object(request, object_id, from_field)
+        opened = history.latest_version_id(self.model(pk=object_id))
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.opened_version = opened
+        return obj
 
     def log_addition(self, request, obj, message):
         # The history shows each version's differences; keep the comment for what they
