@@ -147,11 +147,11 @@ def test_activity_end_before_start_form_error():
         activity.full_clean()
 
 
-def test_activity_published_excludes_drafts():
+def test_activity_public_excludes_drafts():
     published = ActivityFactory()
     ActivityFactory(publication=Publication.DRAFT)
 
-    assert list(Activity.objects.published()) == [published]
+    assert list(Activity.objects.public()) == [published]
 
 
 def test_activity_involving_matches_organisation_in_role():
@@ -257,8 +257,9 @@ def test_citation_natural_key_round_trip():
 
 
 def test_citation_public_hides_people():
-    public = CitationFactory(organisation=OrganisationFactory())
-    CitationFactory(person=PersonFactory())
+    organisation = ParticipationFactory().organisation
+    public = CitationFactory(organisation=organisation)
+    CitationFactory(person=PersonFactory(organisation=organisation))
 
     assert list(Citation.objects.public()) == [public]
 

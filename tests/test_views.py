@@ -52,6 +52,20 @@ def cite(source, **cited):
     return CitationFactory(source=source, quote="work together on training", **cited)
 
 
+def public_organisation(**fields):
+    """An organisation made public by its part in a published activity."""
+    organisation = OrganisationFactory(**fields)
+    ParticipationFactory(organisation=organisation)
+    return organisation
+
+
+def public_area(**fields):
+    """An area made public by a published activity in it."""
+    area = AreaFactory(**fields)
+    ActivityFactory(areas=[area])
+    return area
+
+
 @pytest.fixture
 def world():
     """One published record of each kind, all linked, each with a public citation."""
@@ -181,7 +195,8 @@ def test_activity_detail_shows_everything_public(client, world):
 
 
 def test_organisation_detail_shows_everything_public(client, world):
-    child = OrganisationFactory(name="Asylum Support Team", parent=world["easo"])
+    child = public_organisation(name="Asylum Support Team", parent=world["easo"])
+    OrganisationFactory(name="Drafting Unit", parent=world["easo"])
 
     response = page(client, "organisation-detail", "easo")
 
@@ -200,6 +215,7 @@ def test_organisation_detail_shows_everything_public(client, world):
         "About European Asylum Support Office",
     ]:
         assertContains(response, text)
+    assertNotContains(response, "Drafting Unit")
     assert list(response.context["partners"]) == [world["iom"]]
 
 
@@ -270,8 +286,8 @@ def test_list_renders_labelled_form_and_total(client, world, name, heading):
 
 
 def test_area_list_groups_by_kind(client):
-    AreaFactory(name="Training", kind=AreaKind.CROSS_CUTTING)
-    AreaFactory(name="Returns", kind=AreaKind.THEMATIC)
+    public_area(name="Training", kind=AreaKind.CROSS_CUTTING)
+    public_area(name="Returns", kind=AreaKind.THEMATIC)
 
     response = page(client, "area-list")
 
@@ -405,11 +421,12 @@ def test_activity_list_pagination_keeps_filters(client):
     ],
 )
 def test_organisation_list_filters(client, params, names):
-    OrganisationFactory(name="Asylum Office", acronym="AO", kind=OrganisationKind.EU_AGENCY)
-    OrganisationFactory(
+    public_organisation(name="Asylum Office", acronym="AO", kind=OrganisationKind.EU_AGENCY)
+    public_organisation(
         name="Interior Ministry", acronym="IM", kind=OrganisationKind.NATIONAL_AUTHORITY
     )
-    OrganisationFactory(name="Migration Agency", acronym="MA")
+    public_organisation(name="Migration Agency", acronym="MA")
+    OrganisationFactory(name="Migration Office", acronym="MO", kind=OrganisationKind.EU_AGENCY)
 
     response = page(client, "organisation-list", **params)
 
@@ -427,8 +444,9 @@ def test_organisation_list_filters(client, params, names):
     ],
 )
 def test_area_list_filters(client, params, names):
-    AreaFactory(name="Returns", description="Assisted voluntary return")
-    AreaFactory(name="Training", kind=AreaKind.CROSS_CUTTING)
+    public_area(name="Returns", description="Assisted voluntary return")
+    public_area(name="Training", kind=AreaKind.CROSS_CUTTING)
+    AreaFactory(name="Trainers", description="Voluntary", kind=AreaKind.CROSS_CUTTING)
 
     response = page(client, "area-list", **params)
 
