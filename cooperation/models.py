@@ -62,10 +62,18 @@ class OrganisationQuerySet(models.QuerySet):
             return takes_part(pk) | Exists(publisher)
 
         shown = in_own_right()
-        for depth in range(1, ORGANISATION_DEPTH):
+        for depth in range(1, ORGANISATION_DEPTH + 1):
             below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
             shown |= Exists(below.filter(in_own_right()))
         return self.filter(shown)
+
+    def with_public_parent(self):
+        """
+        The organisations with their parent, and `parent_is_public` set when the public
+        may see that parent: an ancestor further up than ORGANISATION_DEPTH is not public.
+        """
+        parent = Organisation.objects.public().filter(pk=OuterRef("parent"))
+        return self.select_related("parent").annotate(parent_is_public=Exists(parent))
 
     def partners_of(self, organisation):
         """
@@ -418,7 +426,19 @@ class Agreement(Publishable):
         return problems
 
 
-class SignatoryManager(models.Manager):
+class SignatoryQuerySet(models.QuerySet):
+    def for_parties(self):
+        """
+        Signatories who sign for one of their agreement's parties. Publishing refuses any
+        other, but the parties can change later; a party to a published agreement is public.
+        """
+        party = Agreement.parties.through.objects.filter(
+            agreement=OuterRef("agreement"), organisation=OuterRef("organisation")
+        )
+        return self.filter(Exists(party))
+
+
+class SignatoryManager(models.Manager.from_queryset(SignatoryQuerySet)):
     def get_by_natural_key(self, agreement, person):
         return self.get(agreement__slug=agreement, person__slug=person)
 
