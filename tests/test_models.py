@@ -182,7 +182,7 @@ def draft_referring_to(record):
 @pytest.mark.parametrize("factory", [OrganisationFactory, AreaFactory, RegionFactory])
 def test_public_once_a_referring_agreement_or_activity_is_published(factory):
     record = factory()
-    unreferred = factory()
+    factory()  # another, which nothing refers to
     draft = draft_referring_to(record)
     public = type(record).objects.public
 

@@ -1099,7 +1099,7 @@ QUERIES = [
     ("activity-list", 8),
     # Activity with agreement, participants, areas, regions, citations with sources, publishers.
     ("activity-detail", 6),
-    # Count, page with parents.
+    # Count, page with parents and whether each parent is public.
     ("organisation-list", 2),
     # Organisation with parent, children, agreements, participations, citations,
     # publishers, partners.
@@ -1116,21 +1116,46 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("size", [1, 30])
-@pytest.mark.parametrize(("name", "queries"), QUERIES)
-def test_page_query_count_pinned(client, django_assert_num_queries, size, name, queries):
-    records = populate(size)
-    args = {
+def populated_args(records, name):
+    return {
         "activity-detail": [records["activity"].pk],
         "organisation-detail": ["hub"],
         "area-detail": ["hub"],
         "agreement-detail": [records["agreement"].pk],
     }.get(name, [])
 
+
+@pytest.mark.parametrize("size", [1, 30])
+@pytest.mark.parametrize(("name", "queries"), QUERIES)
+def test_page_query_count_pinned(client, django_assert_num_queries, size, name, queries):
+    records = populate(size)
+
     with django_assert_num_queries(queries):
-        response = page(client, name, *args)
+        response = page(client, name, *populated_args(records, name))
 
     assertContains(response, "<h1>")
+
+
+# For staff, a record's page also reads the session, the user, the user's and the groups'
+# permissions, and whether the record is public.
+PREVIEW_QUERIES = 5
+
+
+@pytest.mark.parametrize("size", [1, 30])
+@pytest.mark.parametrize(
+    ("name", "queries"), [(name, queries) for name, queries in QUERIES if name.endswith("-detail")]
+)
+def test_staff_page_query_count_pinned(
+    client, django_user_model, django_assert_num_queries, size, name, queries
+):
+    records = populate(size)
+    model = name.removesuffix("-detail")
+    log_in(client, django_user_model, f"view_{model}")
+
+    with django_assert_num_queries(queries + PREVIEW_QUERIES):
+        response = page(client, name, *populated_args(records, name))
+
+    assert response.context["draft"] is False
 
 
 # Static files
