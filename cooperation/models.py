@@ -30,20 +30,15 @@ class SlugManager(models.Manager):
 ORGANISATION_DEPTH = 4
 
 
-def takes_part(organisation):
+def taking_part():
     """
     The condition that an organisation is a party to a published agreement or a participant
-    in a published activity; `organisation` refers to it (such as `OuterRef("pk")`).
+    in a published activity. Each test is a subquery that does not depend on the row, which
+    the database runs once per query, however many times public() repeats it.
     """
-    return Exists(
-        Agreement.parties.through.objects.filter(
-            organisation=organisation, agreement__publication=Publication.PUBLISHED
-        )
-    ) | Exists(
-        Participation.objects.filter(
-            organisation=organisation, activity__publication=Publication.PUBLISHED
-        )
-    )
+    parties = Agreement.parties.through.objects.filter(agreement__publication=Publication.PUBLISHED)
+    participants = Participation.objects.filter(activity__publication=Publication.PUBLISHED)
+    return Q(pk__in=parties.values("organisation")) | Q(pk__in=participants.values("organisation"))
 
 
 class OrganisationQuerySet(models.QuerySet):
@@ -53,18 +48,17 @@ class OrganisationQuerySet(models.QuerySet):
         in a published activity, a publisher of a source cited on a public record, and the
         organisations above any of those (parent, grandparent, up to ORGANISATION_DEPTH).
         """
-        pk = OuterRef("pk")
-
-        def in_own_right():
-            publisher = Source.publishers.through.objects.filter(
-                organisation=pk, source__in=Source.objects.cited_publicly()
-            )
-            return takes_part(pk) | Exists(publisher)
-
-        shown = in_own_right()
+        publishers = Source.publishers.through.objects.filter(
+            source__in=Source.objects.cited_publicly()
+        )
+        in_own_right = Organisation.objects.filter(
+            taking_part() | Q(pk__in=publishers.values("organisation"))
+        )
+        shown = Q(pk__in=in_own_right.values("pk"))
         for depth in range(1, ORGANISATION_DEPTH + 1):
-            below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
-            shown |= Exists(below.filter(in_own_right()))
+            above = "__".join(["parent"] * depth)
+            ancestors = in_own_right.filter(**{f"{above}__isnull": False}).values(above)
+            shown |= Q(pk__in=ancestors)
         return self.filter(shown)
 
     def with_public_parent(self):
@@ -72,8 +66,9 @@ class OrganisationQuerySet(models.QuerySet):
         The organisations with their parent, and `parent_is_public` set when the public
         may see that parent: an ancestor further up than ORGANISATION_DEPTH is not public.
         """
-        parent = Organisation.objects.public().filter(pk=OuterRef("parent"))
-        return self.select_related("parent").annotate(parent_is_public=Exists(parent))
+        return self.select_related("parent").annotate(
+            parent_is_public=Q(parent__isnull=False, parent__in=Organisation.objects.public())
+        )
 
     def partners_of(self, organisation):
         """
@@ -617,9 +612,9 @@ class SourceQuerySet(models.QuerySet):
             | Q(agreement__publication=Publication.PUBLISHED)
             | Q(area__in=Area.objects.public())
             | Q(region__in=Region.objects.public())
-            | Q(organisation__in=Organisation.objects.filter(takes_part(OuterRef("pk"))))
+            | Q(organisation__in=Organisation.objects.filter(taking_part()))
         )
-        return self.filter(Exists(Citation.objects.filter(on_public_record, source=OuterRef("pk"))))
+        return self.filter(pk__in=Citation.objects.filter(on_public_record).values("source"))
 
 
 class Source(models.Model):
