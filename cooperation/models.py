@@ -30,20 +30,15 @@ class SlugManager(models.Manager):
 ORGANISATION_DEPTH = 4
 
 
-def takes_part(organisation):
+def taking_part():
     """
     The condition that an organisation is a party to a published agreement or a participant
-    in a published activity; `organisation` refers to it (such as `OuterRef("pk")`).
+    in a published activity. Each test is a subquery that does not depend on the row, which
+    the database runs once per query, however many times public() repeats it.
     """
-    return Exists(
-        Agreement.parties.through.objects.filter(
-            organisation=organisation, agreement__publication=Publication.PUBLISHED
-        )
-    ) | Exists(
-        Participation.objects.filter(
-            organisation=organisation, activity__publication=Publication.PUBLISHED
-        )
-    )
+    parties = Agreement.parties.through.objects.filter(agreement__publication=Publication.PUBLISHED)
+    participants = Participation.objects.filter(activity__publication=Publication.PUBLISHED)
+    return Q(pk__in=parties.values("organisation")) | Q(pk__in=participants.values("organisation"))
 
 
 def squashed(name):
@@ -58,18 +53,17 @@ class OrganisationQuerySet(models.QuerySet):
         in a published activity, a publisher of a source cited on a public record, and the
         organisations above any of those (parent, grandparent, up to ORGANISATION_DEPTH).
         """
-        pk = OuterRef("pk")
-
-        def in_own_right():
-            publisher = Source.publishers.through.objects.filter(
-                organisation=pk, source__in=Source.objects.cited_publicly()
-            )
-            return takes_part(pk) | Exists(publisher)
-
-        shown = in_own_right()
-        for depth in range(1, ORGANISATION_DEPTH):
-            below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
-            shown |= Exists(below.filter(in_own_right()))
+        publishers = Source.publishers.through.objects.filter(
+            source__in=Source.objects.cited_publicly()
+        )
+        in_own_right = Organisation.objects.filter(
+            taking_part() | Q(pk__in=publishers.values("organisation"))
+        )
+        shown = Q(pk__in=in_own_right.values("pk"))
+        for depth in range(1, ORGANISATION_DEPTH + 1):
+            above = "__".join(["parent"] * depth)
+            ancestors = in_own_right.filter(**{f"{above}__isnull": False}).values(above)
+            shown |= Q(pk__in=ancestors)
         return self.filter(shown)
 
     def resembling(self, name, acronym=""):
@@ -82,6 +76,15 @@ class OrganisationQuerySet(models.QuerySet):
             condition |= Q(acronym__iexact=acronym)
         squashed_name = Replace(Lower("name"), Value(" "), Value(""))
         return self.alias(squashed_name=squashed_name).filter(condition)
+
+    def with_public_parent(self):
+        """
+        The organisations with their parent, and `parent_is_public` set when the public
+        may see that parent: an ancestor further up than ORGANISATION_DEPTH is not public.
+        """
+        return self.select_related("parent").annotate(
+            parent_is_public=Q(parent__isnull=False, parent__in=Organisation.objects.public())
+        )
 
     def partners_of(self, organisation):
         """
@@ -490,7 +493,19 @@ class Agreement(Publishable):
         return problems
 
 
-class SignatoryManager(models.Manager):
+class SignatoryQuerySet(models.QuerySet):
+    def for_parties(self):
+        """
+        Signatories who sign for one of their agreement's parties. Publishing refuses any
+        other, but the parties can change later; a party to a published agreement is public.
+        """
+        party = Agreement.parties.through.objects.filter(
+            agreement=OuterRef("agreement"), organisation=OuterRef("organisation")
+        )
+        return self.filter(Exists(party))
+
+
+class SignatoryManager(models.Manager.from_queryset(SignatoryQuerySet)):
     def get_by_natural_key(self, agreement, person):
         return self.get(agreement__slug=agreement, person__slug=person)
 
@@ -677,9 +692,9 @@ class SourceQuerySet(models.QuerySet):
             | Q(agreement__publication=Publication.PUBLISHED)
             | Q(area__in=Area.objects.public())
             | Q(region__in=Region.objects.public())
-            | Q(organisation__in=Organisation.objects.filter(takes_part(OuterRef("pk"))))
+            | Q(organisation__in=Organisation.objects.filter(taking_part()))
         )
-        return self.filter(Exists(Citation.objects.filter(on_public_record, source=OuterRef("pk"))))
+        return self.filter(pk__in=Citation.objects.filter(on_public_record).values("source"))
 
 
 class Source(models.Model):

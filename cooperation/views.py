@@ -115,12 +115,12 @@ class ActivityDetailView(PublicDetailView):
 
 
 class OrganisationListView(FilterListView):
-    queryset = Organisation.objects.public().select_related("parent")
+    queryset = Organisation.objects.public().with_public_parent()
     filterset_class = OrganisationFilter
 
 
 class OrganisationDetailView(PublicDetailView):
-    queryset = Organisation.objects.select_related("parent").prefetch_related(
+    queryset = Organisation.objects.with_public_parent().prefetch_related(
         Prefetch("children", queryset=Organisation.objects.public(), to_attr="public_children"),
         published_agreements(),
         Prefetch(
@@ -161,9 +161,9 @@ class AgreementDetailView(PublicDetailView):
         "parties",
         Prefetch(
             "signatories",
-            queryset=Signatory.objects.select_related("person", "organisation").defer(
-                "person__telephone", "person__email"
-            ),
+            queryset=Signatory.objects.for_parties()
+            .select_related("person", "organisation")
+            .defer("person__telephone", "person__email"),
         ),
         "areas",
         published_activities(),

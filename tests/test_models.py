@@ -7,14 +7,19 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 
 from cooperation.models import (
+    ORGANISATION_DEPTH,
     QUOTE_MAX_LENGTH,
     Activity,
     ActivityStatus,
+    Agreement,
+    Area,
     Citation,
     Organisation,
     OrganisationKind,
     Publication,
+    Region,
     Role,
+    Signatory,
 )
 
 from .factories import (
@@ -25,6 +30,7 @@ from .factories import (
     OrganisationFactory,
     ParticipationFactory,
     PersonFactory,
+    RegionFactory,
     SignatoryFactory,
     SourceFactory,
 )
@@ -193,11 +199,117 @@ def test_activity_end_before_start_form_error():
         activity.full_clean()
 
 
-def test_activity_published_excludes_drafts():
+def test_activity_public_excludes_drafts():
     published = ActivityFactory()
     ActivityFactory(publication=Publication.DRAFT)
 
-    assert list(Activity.objects.published()) == [published]
+    assert list(Activity.objects.public()) == [published]
+
+
+def test_agreement_public_excludes_drafts():
+    published = AgreementFactory()
+    AgreementFactory(publication=Publication.DRAFT)
+
+    assert list(Agreement.objects.public()) == [published]
+
+
+def draft_referring_to(record):
+    """A draft agreement or activity that refers to `record`, the only one to."""
+    if isinstance(record, Organisation):
+        return AgreementFactory(publication=Publication.DRAFT, parties=[record])
+    if isinstance(record, Area):
+        draft = AgreementFactory(publication=Publication.DRAFT)
+        draft.areas.set([record])
+        return draft
+    return ActivityFactory(publication=Publication.DRAFT, regions=[record])
+
+
+@pytest.mark.parametrize("factory", [OrganisationFactory, AreaFactory, RegionFactory])
+def test_public_once_a_referring_agreement_or_activity_is_published(factory):
+    record = factory()
+    factory()  # another, which nothing refers to
+    draft = draft_referring_to(record)
+    public = type(record).objects.public
+
+    assert list(public()) == []
+    draft.publication = Publication.PUBLISHED
+    draft.save()
+    assert list(public()) == [record]
+
+
+def test_area_public_through_published_activity():
+    area = AreaFactory()
+    activity = ActivityFactory(publication=Publication.DRAFT, areas=[area])
+
+    assert list(Area.objects.public()) == []
+    activity.publication = Publication.PUBLISHED
+    activity.save()
+    assert list(Area.objects.public()) == [area]
+
+
+def test_region_not_public_through_agreement_or_citation():
+    region = RegionFactory()
+    CitationFactory(region=region)
+
+    assert list(Region.objects.public()) == []
+
+
+def test_organisation_public_through_published_activity():
+    participation = ParticipationFactory(activity__publication=Publication.DRAFT)
+
+    assert list(Organisation.objects.public()) == []
+    participation.activity.publication = Publication.PUBLISHED
+    participation.activity.save()
+    assert list(Organisation.objects.public()) == [participation.organisation]
+
+
+def test_organisation_ancestors_public_up_to_depth():
+    chain = [ParticipationFactory().organisation]
+    for _ in range(ORGANISATION_DEPTH + 1):
+        chain.append(OrganisationFactory())
+        chain[-2].parent = chain[-1]
+        chain[-2].save()
+    OrganisationFactory(parent=chain[1])  # a sibling of the public one: not public
+
+    assert set(Organisation.objects.public()) == set(chain[:-1])
+    annotated = Organisation.objects.with_public_parent()
+    assert [annotated.get(pk=row.pk).parent_is_public for row in chain] == [
+        *[True] * ORGANISATION_DEPTH,
+        False,
+        False,
+    ]
+
+
+def test_organisation_publisher_public_when_source_cited_on_published_record():
+    publisher = OrganisationFactory()
+    source = SourceFactory()
+    source.publishers.set([publisher])
+    activity = ActivityFactory(publication=Publication.DRAFT)
+    CitationFactory(source=source, activity=activity)
+    CitationFactory(source=source, person=PersonFactory(organisation=None))
+
+    assert list(Organisation.objects.public()) == []
+    activity.publication = Publication.PUBLISHED
+    activity.save()
+    assert list(Organisation.objects.public()) == [publisher]
+
+
+def test_organisation_unrelated_to_anything_published_not_public():
+    ParticipationFactory(organisation__name="Taking part")
+    OrganisationFactory(name="Alone")
+    SignatoryFactory(agreement__publication=Publication.DRAFT, person__name="Signs a draft")
+
+    assert [str(row) for row in Organisation.objects.public()] == ["Taking part"]
+
+
+def test_signatory_for_parties_leaves_out_signatures_for_others():
+    party = OrganisationFactory()
+    agreement = AgreementFactory(parties=[party])
+    for_party = SignatoryFactory(agreement=agreement, person__organisation=party)
+    SignatoryFactory(agreement=agreement)
+    SignatoryFactory(person__organisation=party)  # a party elsewhere, not here
+
+    assert list(Signatory.objects.filter(agreement=agreement).for_parties()) == [for_party]
 
 
 def test_activity_involving_matches_organisation_in_role():
@@ -303,8 +415,26 @@ def test_citation_natural_key_round_trip():
 
 
 def test_citation_public_hides_people():
-    public = CitationFactory(organisation=OrganisationFactory())
-    CitationFactory(person=PersonFactory())
+    organisation = ParticipationFactory().organisation
+    public = CitationFactory(organisation=organisation)
+    CitationFactory(person=PersonFactory(organisation=organisation))
+
+    assert list(Citation.objects.public()) == [public]
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: {"activity": ActivityFactory(publication=Publication.DRAFT)},
+        lambda: {"agreement": AgreementFactory(publication=Publication.DRAFT)},
+        lambda: {"organisation": OrganisationFactory()},
+        lambda: {"area": AreaFactory()},
+        lambda: {"region": RegionFactory()},
+    ],
+)
+def test_citation_public_excludes_records_not_public(factory):
+    public = CitationFactory(activity=ActivityFactory())
+    CitationFactory(**factory())
 
     assert list(Citation.objects.public()) == [public]
 

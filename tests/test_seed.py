@@ -282,7 +282,7 @@ def test_seed_agreement_cites_signing_and_statements(seeded):
 
 
 def test_seed_activity_facts(seeded):
-    activities = Activity.objects.published()
+    activities = Activity.objects.public()
 
     assert activities.count() == 3
     for activity in activities:

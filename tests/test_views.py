@@ -3,6 +3,8 @@ import re
 
 import factory
 import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.test import RequestFactory
 from django.urls import reverse
@@ -12,6 +14,8 @@ from pytest_django.asserts import assertContains, assertNotContains
 from config import settings as project_settings
 from cooperation.filters import ActivityFilter, AgreementFilter, AreaFilter, OrganisationFilter
 from cooperation.models import (
+    ORGANISATION_DEPTH,
+    Activity,
     ActivityStatus,
     AreaKind,
     Organisation,
@@ -50,6 +54,20 @@ def rows(response):
 
 def cite(source, **cited):
     return CitationFactory(source=source, quote="work together on training", **cited)
+
+
+def public_organisation(**fields):
+    """An organisation made public by its part in a published activity."""
+    organisation = OrganisationFactory(**fields)
+    ParticipationFactory(organisation=organisation)
+    return organisation
+
+
+def public_area(**fields):
+    """An area made public by a published activity in it."""
+    area = AreaFactory(**fields)
+    ActivityFactory(areas=[area])
+    return area
 
 
 @pytest.fixture
@@ -181,7 +199,8 @@ def test_activity_detail_shows_everything_public(client, world):
 
 
 def test_organisation_detail_shows_everything_public(client, world):
-    child = OrganisationFactory(name="Asylum Support Team", parent=world["easo"])
+    child = public_organisation(name="Asylum Support Team", parent=world["easo"])
+    OrganisationFactory(name="Drafting Unit", parent=world["easo"])
 
     response = page(client, "organisation-detail", "easo")
 
@@ -200,6 +219,7 @@ def test_organisation_detail_shows_everything_public(client, world):
         "About European Asylum Support Office",
     ]:
         assertContains(response, text)
+    assertNotContains(response, "Drafting Unit")
     assert list(response.context["partners"]) == [world["iom"]]
 
 
@@ -270,8 +290,8 @@ def test_list_renders_labelled_form_and_total(client, world, name, heading):
 
 
 def test_area_list_groups_by_kind(client):
-    AreaFactory(name="Training", kind=AreaKind.CROSS_CUTTING)
-    AreaFactory(name="Returns", kind=AreaKind.THEMATIC)
+    public_area(name="Training", kind=AreaKind.CROSS_CUTTING)
+    public_area(name="Returns", kind=AreaKind.THEMATIC)
 
     response = page(client, "area-list")
 
@@ -405,11 +425,12 @@ def test_activity_list_pagination_keeps_filters(client):
     ],
 )
 def test_organisation_list_filters(client, params, names):
-    OrganisationFactory(name="Asylum Office", acronym="AO", kind=OrganisationKind.EU_AGENCY)
-    OrganisationFactory(
+    public_organisation(name="Asylum Office", acronym="AO", kind=OrganisationKind.EU_AGENCY)
+    public_organisation(
         name="Interior Ministry", acronym="IM", kind=OrganisationKind.NATIONAL_AUTHORITY
     )
-    OrganisationFactory(name="Migration Agency", acronym="MA")
+    public_organisation(name="Migration Agency", acronym="MA")
+    OrganisationFactory(name="Migration Office", acronym="MO", kind=OrganisationKind.EU_AGENCY)
 
     response = page(client, "organisation-list", **params)
 
@@ -427,8 +448,9 @@ def test_organisation_list_filters(client, params, names):
     ],
 )
 def test_area_list_filters(client, params, names):
-    AreaFactory(name="Returns", description="Assisted voluntary return")
-    AreaFactory(name="Training", kind=AreaKind.CROSS_CUTTING)
+    public_area(name="Returns", description="Assisted voluntary return")
+    public_area(name="Training", kind=AreaKind.CROSS_CUTTING)
+    AreaFactory(name="Trainers", description="Voluntary", kind=AreaKind.CROSS_CUTTING)
 
     response = page(client, "area-list", **params)
 
@@ -700,6 +722,335 @@ def test_staff_only_data_absent_from_every_page(client, world):
     assertContains(page(client, "activity-detail", world["activity"].pk), "Partnership has grown")
 
 
+# Public only when a published record refers to it
+
+
+def options(response, name):
+    """The labels of the rendered <select name=`name`>, without its empty choice."""
+    select = re.search(rf'<select name="{name}".*?</select>', response.content.decode(), re.S)
+    assert select, f"no <select name={name!r}>"
+    return re.findall(r'<option value="[^"]+"[^>]*>([^<]*)</option>', select[0])
+
+
+def publish(record):
+    record.publication = Publication.PUBLISHED
+    record.save()
+
+
+@pytest.fixture
+def drafts(world):
+    """
+    Beside the published world, a draft agreement and a draft activity, each the only record
+    that refers to its own organisation and area (the activity also to a region). A published
+    activity falls under the draft agreement, which EASO is party to and covers Resettlement.
+    """
+    party = OrganisationFactory(name="Party Pending", slug="party-pending")
+    participant = OrganisationFactory(name="Participant Pending", slug="participant-pending")
+    agreement_area = AreaFactory(name="Border Management", slug="border-management")
+    activity_area = AreaFactory(name="Child Protection", slug="child-protection")
+    region = RegionFactory(name="Sahel Region", slug="sahel")
+    agreement = AgreementFactory(
+        title="Unsigned Memorandum",
+        publication=Publication.DRAFT,
+        parties=[world["easo"], party],
+    )
+    agreement.areas.set([agreement_area, world["area"]])
+    activity = ActivityFactory(
+        title="Pilot Workshop",
+        publication=Publication.DRAFT,
+        areas=[activity_area],
+        regions=[region],
+    )
+    for organisation in [world["easo"], participant]:
+        ParticipationFactory(activity=activity, organisation=organisation)
+    under_draft = ActivityFactory(title="Published under a draft", agreement=agreement)
+    for organisation in [world["easo"], world["iom"]]:
+        ParticipationFactory(activity=under_draft, organisation=organisation)
+    return {
+        "organisation-by-agreement": (party, agreement),
+        "organisation-by-activity": (participant, activity),
+        "area-by-agreement": (agreement_area, agreement),
+        "area-by-activity": (activity_area, activity),
+        "region": (region, activity),
+        "agreement": (agreement, agreement),
+        "activity": (activity, activity),
+        "under_draft": under_draft,
+    }
+
+
+# What shows a record of each kind: its list, the <select>s offering it, its home count.
+SHOWN_IN = {
+    "organisation": (
+        "organisation-list",
+        [("activity-list", "organisation"), ("agreement-list", "party")],
+        "organisation_count",
+    ),
+    "area": ("area-list", [("activity-list", "area"), ("agreement-list", "area")], "area_count"),
+    "region": (None, [("activity-list", "region")], None),
+    "agreement": ("agreement-list", [("activity-list", "agreement")], "agreement_count"),
+    "activity": ("activity-list", [], "activity_count"),
+}
+
+
+def shown_publicly(client, world, drafts, record):
+    """Where `record` shows on the public pages, anonymously: the answers, in one dict."""
+    model = type(record)
+    name = str(record)
+    list_name, selects, count = SHOWN_IN[model._meta.model_name]
+    pages = [*every_page(world), ("activity-detail", drafts["under_draft"].pk)]
+    easo = page(client, "organisation-detail", "easo")
+    return {
+        "public": model.objects.public().filter(pk=record.pk).exists(),
+        "page": (
+            client.get(record.get_absolute_url()).status_code
+            if hasattr(record, "get_absolute_url")
+            else None
+        ),
+        "listed": bool(list_name) and name in [str(row) for row in rows(page(client, list_name))],
+        "offered": [name in options(page(client, url), select) for url, select in selects],
+        "count": count and page(client, "home").context[count],
+        "partner": record in easo.context["partners"],
+        "named on pages": [
+            (page_name, *args)
+            for page_name, *args in pages
+            if name in page(client, page_name, *args).content.decode()
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "organisation-by-agreement",
+        "organisation-by-activity",
+        "area-by-agreement",
+        "area-by-activity",
+        "region",
+        "agreement",
+        "activity",
+    ],
+)
+def test_record_only_a_draft_refers_to_is_hidden_until_published(client, world, drafts, kind):
+    record, draft = drafts[kind]
+    organisation = kind.startswith("organisation")
+    has_page = hasattr(record, "get_absolute_url")
+    _, selects, count = SHOWN_IN[type(record)._meta.model_name]
+
+    hidden = shown_publicly(client, world, drafts, record)
+    publish(draft)
+    shown = shown_publicly(client, world, drafts, record)
+
+    assert hidden["public"] is False
+    assert hidden["page"] == (404 if has_page else None)
+    assert not hidden["listed"]
+    assert hidden["offered"] == [False] * len(selects)
+    assert hidden["partner"] is False
+    assert hidden["named on pages"] == []
+    assert shown["public"] is True
+    assert shown["page"] == (200 if has_page else None)
+    assert shown["listed"] == (kind != "region")
+    assert shown["offered"] == [True] * len(selects)
+    if count:
+        assert shown["count"] == hidden["count"] + 1
+    assert shown["partner"] is organisation
+    if kind == "agreement":
+        # Its title on the pages of the activity under it, a party and an area it covers.
+        assert {
+            ("activity-detail", drafts["under_draft"].pk),
+            ("organisation-detail", "easo"),
+            ("area-detail", world["area"].slug),
+        } <= set(shown["named on pages"])
+
+
+def test_draft_agreement_absent_from_published_activity_page(client, drafts):
+    response = page(client, "activity-detail", drafts["under_draft"].pk)
+
+    assert response.context["activity"].public_agreement is None
+    assertContains(response, "<dt>Agreement</dt>\n    <dd>None recorded</dd>", html=False)
+    assertNotContains(response, "Unsigned Memorandum")
+
+
+def test_parent_and_grandparent_of_public_organisation_are_public(client):
+    grandparent = OrganisationFactory(name="Grandparent Union", slug="grandparent")
+    parent = OrganisationFactory(name="Parent Agency", slug="parent", parent=grandparent)
+    child = OrganisationFactory(name="Child Office", slug="child", parent=parent)
+    activity = ActivityFactory(publication=Publication.DRAFT)
+    ParticipationFactory(activity=activity, organisation=child)
+
+    for organisation in [grandparent, parent, child]:
+        page(client, "organisation-detail", organisation.slug, expect=404)
+    assert rows(page(client, "organisation-list")) == []
+    publish(activity)
+
+    assert rows(page(client, "organisation-list")) == [child, grandparent, parent]
+    assertContains(
+        page(client, "organisation-detail", "child"),
+        f'<a href="{parent.get_absolute_url()}">Parent Agency</a>',
+    )
+    assertContains(
+        page(client, "organisation-detail", "parent"),
+        f'<a href="{child.get_absolute_url()}">Child Office</a>',
+    )
+    assertContains(
+        page(client, "organisation-detail", "grandparent"),
+        f'<a href="{parent.get_absolute_url()}">Parent Agency</a>',
+    )
+
+
+def test_ancestor_beyond_depth_not_named_by_its_public_child(client):
+    chain = [ParticipationFactory(organisation__name="Leaf Office").organisation]
+    for depth in range(1, ORGANISATION_DEPTH + 2):
+        chain.append(OrganisationFactory(name=f"Level {depth} Body", acronym=f"L{depth}"))
+        chain[-2].parent = chain[-1]
+        chain[-2].save()
+    top, beyond = chain[ORGANISATION_DEPTH], chain[ORGANISATION_DEPTH + 1]
+
+    top_page = page(client, "organisation-detail", top.slug)
+    listed = page(client, "organisation-list")
+
+    page(client, "organisation-detail", beyond.slug, expect=404)
+    assertNotContains(top_page, beyond.name)
+    assertNotContains(top_page, "Part of")
+    assert rows(listed) == sorted(chain[:-1], key=lambda organisation: organisation.name)
+    assertNotContains(listed, f"part of {beyond.short_name}")
+    assertContains(listed, f"part of {top.short_name}")
+
+
+def test_publisher_of_source_cited_on_published_activity_is_public(client, world):
+    publisher = OrganisationFactory(name="Press Office", slug="press")
+    activity = ActivityFactory(title="Reported", publication=Publication.DRAFT)
+    source = SourceFactory(title="Annual report")
+    source.publishers.set([publisher])
+    cite(source, activity=activity)
+
+    page(client, "organisation-detail", "press", expect=404)
+    assertNotContains(page(client, "organisation-list"), "Press Office")
+    assert "Press Office" not in options(page(client, "activity-list"), "organisation")
+    publish(activity)
+
+    page(client, "organisation-detail", "press")
+    assertContains(page(client, "organisation-list"), "Press Office")
+    assert "Press Office" in options(page(client, "activity-list"), "organisation")
+    assertContains(
+        page(client, "activity-detail", activity.pk),
+        f'Published by <a href="{publisher.get_absolute_url()}">Press Office</a>',
+    )
+
+
+def test_citations_name_public_publishers_only(client, world):
+    # The union is public as EASO's parent only; a source cited on it does not make its
+    # publishers public (only a record public in its own right does), so the page omits it.
+    unknown = OrganisationFactory(name="Unknown Publisher")
+    source = SourceFactory(title="Union yearbook")
+    source.publishers.set([unknown, world["iom"]])
+    cite(source, organisation=world["union"])
+
+    response = page(client, "organisation-detail", "eu")
+
+    assertContains(response, "<cite>Union yearbook</cite>")
+    assertContains(response, f'Published by <a href="{world["iom"].get_absolute_url()}">IOM</a>')
+    assertNotContains(response, "Unknown Publisher")
+    page(client, "organisation-detail", unknown.slug, expect=404)
+
+
+def test_agreement_shows_only_signatories_for_its_parties(client, world):
+    stray = OrganisationFactory(name="Stray Signer Body")
+    # Bypasses Signatory.clean(), as a party removed after publication would.
+    SignatoryFactory(
+        agreement=world["agreement"], person=PersonFactory(name="Sam Stray", organisation=stray)
+    )
+
+    response = page(client, "agreement-detail", world["agreement"].pk)
+
+    assertContains(response, "Nina Gregori, Director, for")
+    assertNotContains(response, "Sam Stray")
+    assertNotContains(response, "Stray Signer Body")
+
+
+# Staff preview drafts under a banner
+
+BANNER = "Draft: not public."
+
+
+def log_in(client, django_user_model, *permissions, is_staff=True):
+    user = django_user_model.objects.create_user("editor", is_staff=is_staff)
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="cooperation", codename__in=permissions)
+    )
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def unpublished(world):
+    """A draft activity and agreement, and an organisation only the activity refers to."""
+    agreement = AgreementFactory(title="Draft deal", publication=Publication.DRAFT)
+    activity = ActivityFactory(title="Draft work", publication=Publication.DRAFT)
+    organisation = OrganisationFactory(name="Draft partner", slug="draft-partner")
+    ParticipationFactory(activity=activity, organisation=organisation)
+    return {
+        "activity": ("activity-detail", activity.pk, "Draft work"),
+        "agreement": ("agreement-detail", agreement.pk, "Draft deal"),
+        "organisation": ("organisation-detail", "draft-partner", "Draft partner"),
+    }
+
+
+@pytest.mark.parametrize("model", ["activity", "agreement", "organisation"])
+def test_staff_preview_draft_with_banner(client, django_user_model, unpublished, model):
+    name, key, title = unpublished[model]
+
+    page(client, name, key, expect=404)
+    log_in(client, django_user_model, f"view_{model}")
+    response = page(client, name, key)
+
+    assert response.context["draft"] is True
+    assertContains(response, f"<h1>{title}")
+    assertContains(response, BANNER)
+
+
+@pytest.mark.parametrize("model", ["activity", "agreement", "organisation", "area"])
+def test_staff_see_published_page_without_banner(client, django_user_model, world, model):
+    record = world["easo" if model == "organisation" else model]
+    log_in(client, django_user_model, f"view_{model}")
+
+    response = client.get(record.get_absolute_url())
+
+    assert response.status_code == 200
+    assert response.context["draft"] is False
+    assertNotContains(response, BANNER)
+
+
+@pytest.mark.parametrize(
+    ("model", "permissions", "is_staff"),
+    [
+        ("activity", [], True),
+        ("activity", ["view_agreement", "change_organisation"], True),
+        ("agreement", ["view_activity"], True),
+        ("organisation", ["view_activity", "view_agreement"], True),
+        ("activity", ["view_activity"], False),
+    ],
+)
+def test_preview_needs_staff_and_view_permission(
+    client, django_user_model, unpublished, model, permissions, is_staff
+):
+    name, key, _ = unpublished[model]
+    log_in(client, django_user_model, *permissions, is_staff=is_staff)
+
+    page(client, name, key, expect=404)
+
+
+def test_admin_view_on_site_opens_draft_preview(client, django_user_model, unpublished):
+    activity = Activity.objects.get(title="Draft work")
+    log_in(client, django_user_model, "view_activity")
+    content_type = ContentType.objects.get_for_model(Activity)
+
+    response = client.get(reverse("admin:view_on_site", args=[content_type.pk, activity.pk]))
+
+    assert response.status_code == 302
+    assert response["Location"].endswith(activity.get_absolute_url())
+    assertContains(client.get(activity.get_absolute_url()), BANNER)
+
+
 # Query counts do not grow with the rows shown
 
 
@@ -748,7 +1099,7 @@ QUERIES = [
     ("activity-list", 8),
     # Activity with agreement, participants, areas, regions, citations with sources, publishers.
     ("activity-detail", 6),
-    # Count, page with parents.
+    # Count, page with parents and whether each parent is public.
     ("organisation-list", 2),
     # Organisation with parent, children, agreements, participations, citations,
     # publishers, partners.
@@ -765,21 +1116,46 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("size", [1, 30])
-@pytest.mark.parametrize(("name", "queries"), QUERIES)
-def test_page_query_count_pinned(client, django_assert_num_queries, size, name, queries):
-    records = populate(size)
-    args = {
+def populated_args(records, name):
+    return {
         "activity-detail": [records["activity"].pk],
         "organisation-detail": ["hub"],
         "area-detail": ["hub"],
         "agreement-detail": [records["agreement"].pk],
     }.get(name, [])
 
+
+@pytest.mark.parametrize("size", [1, 30])
+@pytest.mark.parametrize(("name", "queries"), QUERIES)
+def test_page_query_count_pinned(client, django_assert_num_queries, size, name, queries):
+    records = populate(size)
+
     with django_assert_num_queries(queries):
-        response = page(client, name, *args)
+        response = page(client, name, *populated_args(records, name))
 
     assertContains(response, "<h1>")
+
+
+# For staff, a record's page also reads the session, the user, the user's and the groups'
+# permissions, and whether the record is public.
+PREVIEW_QUERIES = 5
+
+
+@pytest.mark.parametrize("size", [1, 30])
+@pytest.mark.parametrize(
+    ("name", "queries"), [(name, queries) for name, queries in QUERIES if name.endswith("-detail")]
+)
+def test_staff_page_query_count_pinned(
+    client, django_user_model, django_assert_num_queries, size, name, queries
+):
+    records = populate(size)
+    model = name.removesuffix("-detail")
+    log_in(client, django_user_model, f"view_{model}")
+
+    with django_assert_num_queries(queries + PREVIEW_QUERIES):
+        response = page(client, name, *populated_args(records, name))
+
+    assert response.context["draft"] is False
 
 
 # Static files
