@@ -63,7 +63,10 @@ class OrderingFilter(django_filters.OrderingFilter):
 
     def filter(self, qs, value):
         qs = super().filter(qs, value)
-        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+        if not value:
+            return qs
+        # Ties broken by primary key, in the same direction, so keyset pages can follow.
+        return qs.order_by(*qs.query.order_by, "-pk" if value[0].startswith("-") else "pk")
 
 
 def search_filter(label, *fields):

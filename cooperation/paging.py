@@ -18,8 +18,8 @@ import datetime
 import json
 from dataclasses import dataclass
 
-from django.core.paginator import InvalidPage, Paginator
-from django.db.models import F, OrderBy, Q
+from django.core.paginator import Paginator
+from django.db.models import F, OrderBy, Q, prefetch_related_objects
 from django.utils.functional import cached_property
 
 #: The most rows a list counts exactly; beyond, it says "more than" this.
@@ -30,9 +30,9 @@ class InvalidCursor(ValueError):
     pass
 
 
-def bounded_count(queryset, limit=COUNT_LIMIT):
-    """The number of rows, counting no more than `limit` + 1 of them."""
-    return queryset.order_by()[: limit + 1].count()
+def bounded_count(queryset):
+    """The number of rows, counting no more than COUNT_LIMIT + 1 of them."""
+    return queryset.order_by()[: COUNT_LIMIT + 1].count()
 
 
 class BoundedPaginator(Paginator):
@@ -62,7 +62,7 @@ class Key:
     @classmethod
     def of(cls, queryset):
         """The key of `queryset`'s order, or None if keyset pages cannot follow it."""
-        terms = [term for term in queryset.query.order_by]
+        terms = list(queryset.query.order_by)
         if len(terms) != 2:
             return None
         (field, descending), (last, last_descending) = map(term_of, terms)
@@ -75,35 +75,39 @@ class Key:
         return getattr(row, self.field)
 
     def order(self, backwards):
+        # Plain ASC or DESC: undated rows are read apart, and the index serves this order
+        # on both databases, where NULLS LAST may need an index of its own.
         descending = self.descending != backwards
-        return [term(self.field, descending), "-pk" if descending else "pk"]
+        return [f"-{self.field}" if descending else self.field, "-pk" if descending else "pk"]
 
     def segments(self, queryset, cursor, backwards):
         """
         The querysets that list, in order, the rows after `cursor` (before it if
-        `backwards`): for a nullable field, the dated rows and then the undated ones.
+        `backwards`): for a nullable field, dated rows by date, then undated ones by key.
         """
         descending = self.descending != backwards
         later = "lt" if descending else "gt"
-        dated = queryset.filter(**{f"{self.field}__isnull": False}) if self.nullable else queryset
-        undated = queryset.filter(**{f"{self.field}__isnull": True})
-        if cursor is not None:
-            value, pk = cursor
-            if value is None:
-                dated = None
-                undated = undated.filter(**{f"pk__{later}": pk})
-            else:
-                dated = dated.filter(
-                    Q(**{f"{self.field}__{later}": value})
-                    | Q(**{self.field: value, f"pk__{later}": pk})
-                )
-        ordered_dated = dated.order_by(*self.order(backwards)) if dated is not None else None
-        ordered_undated = undated.order_by("-pk" if descending else "pk")
+        dated = queryset.order_by(*self.order(backwards))
         if not self.nullable:
-            return [ordered_dated]
-        # Undated rows come last, so going backwards they come first.
-        parts = [ordered_undated, ordered_dated] if backwards else [ordered_dated, ordered_undated]
-        return [part for part in parts if part is not None]
+            if cursor is None:
+                return [dated]
+            return [dated.filter(self.after(cursor, later))]
+        dated = dated.filter(**{f"{self.field}__isnull": False})
+        undated = queryset.filter(**{f"{self.field}__isnull": True}).order_by(
+            "-pk" if descending else "pk"
+        )
+        if cursor is None:
+            return [undated, dated] if backwards else [dated, undated]
+        value, pk = cursor
+        if value is None:
+            undated = undated.filter(**{f"pk__{later}": pk})
+            return [undated, dated] if backwards else [undated]
+        dated = dated.filter(self.after(cursor, later))
+        return [dated] if backwards else [dated, undated]
+
+    def after(self, cursor, later):
+        value, pk = cursor
+        return Q(**{f"{self.field}__{later}": value}) | Q(**{self.field: value, f"pk__{later}": pk})
 
     def encode(self, row):
         value = self.value(row)
@@ -137,10 +141,6 @@ def term_of(term):
     return None, None
 
 
-def term(field, descending):
-    return F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
-
-
 @dataclass
 class CursorPage:
     """A page of rows found from a cursor, with the cursors of its neighbours."""
@@ -165,16 +165,60 @@ def cursor_page(queryset, key, cursor, backwards, size):
     whether the list goes on.
     """
     rows = []
-    for segment in key.segments(queryset, key.decode(cursor), backwards):
+    for segment in key.segments(queryset.prefetch_related(None), key.decode(cursor), backwards):
         rows += list(segment[: size + 1 - len(rows)])
         if len(rows) > size:
             break
     more = len(rows) > size
     rows = rows[:size]
+    prefetch_related_objects(rows, *queryset._prefetch_related_lookups)
     if backwards:
         rows.reverse()
         return CursorPage(rows, key, has_next=bool(rows), has_previous=more)
     return CursorPage(rows, key, has_next=more, has_previous=bool(rows))
 
 
-__all__ = ["COUNT_LIMIT", "BoundedPaginator", "InvalidCursor", "InvalidPage", "Key", "cursor_page"]
+@dataclass
+class Pages:
+    """The links between pages of a list, numbered or by cursor, for its template."""
+
+    label: str
+    first_page: int | None = None
+    previous_page: int | None = None
+    next_page: int | None = None
+    last_page: int | None = None
+    previous_cursor: str | None = None
+    next_cursor: str | None = None
+
+    @property
+    def has_other_pages(self):
+        return any(
+            [
+                self.first_page,
+                self.previous_page,
+                self.next_page,
+                self.previous_cursor,
+                self.next_cursor,
+            ]
+        )
+
+    @classmethod
+    def of(cls, paginator, page, key):
+        if paginator is None:
+            return cls(
+                label="Later pages" if page.has_previous else "",
+                first_page=1 if page.has_previous else None,
+                previous_cursor=page.previous_cursor,
+                next_cursor=page.next_cursor,
+            )
+        number, exact = page.number, paginator.count_is_exact
+        rows = list(page.object_list)  # The query the template would run, run once here.
+        at_end_of_numbers = not exact and number == paginator.num_pages
+        return cls(
+            label=f"Page {number} of {paginator.num_pages if exact else 'many'}",
+            first_page=1 if number > 2 else None,
+            previous_page=number - 1 if page.has_previous() else None,
+            next_page=number + 1 if page.has_next() and not at_end_of_numbers else None,
+            last_page=paginator.num_pages if exact and number < paginator.num_pages - 1 else None,
+            next_cursor=key.encode(rows[-1]) if key and rows and at_end_of_numbers else None,
+        )

@@ -3,7 +3,7 @@ from django.db.models import F, Prefetch
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import history
+from . import history, paging
 from .filters import ActivityFilter, AgreementFilter, AreaFilter, FilterForm, OrganisationFilter
 from .models import (
     Activity,
@@ -15,6 +15,7 @@ from .models import (
     Publication,
     Signatory,
 )
+from .paging import BoundedPaginator, CursorPage, InvalidCursor, Key, Pages, cursor_page
 
 LATEST_ACTIVITIES = 5
 
@@ -51,12 +52,45 @@ def record_citations():
 
 
 class FilterListView(FilterView):
-    """A filtered list that answers an invalid filter with its errors and status 400."""
+    """
+    A filtered list that answers an invalid filter with its errors and status 400, counts
+    at most COUNT_LIMIT rows, and pages with keyset cursors past its numbered pages.
+    """
 
     paginate_by = 25
+    paginator_class = BoundedPaginator
+    page_error = None
+
+    def paginate_queryset(self, queryset, page_size):
+        after, before = self.request.GET.get("after"), self.request.GET.get("before")
+        key = Key.of(queryset)
+        if not (after or before):
+            return super().paginate_queryset(queryset, page_size)
+        try:
+            if after and before:
+                raise InvalidCursor("A page link names either the rows after or before a row.")
+            if key is None:
+                raise InvalidCursor("This list cannot be paged from a row in this order.")
+            page = cursor_page(queryset, key, after or before, bool(before), page_size)
+        except InvalidCursor as error:
+            self.page_error = str(error)
+            page = CursorPage([], key, has_next=False, has_previous=False)
+        return None, page, page.object_list, True
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        queryset = self.object_list
+        context["pages"] = Pages.of(context["paginator"], context["page_obj"], Key.of(queryset))
+        context["result_count"] = (
+            context["paginator"].count if context["paginator"] else paging.bounded_count(queryset)
+        )
+        context["count_is_exact"] = context["result_count"] <= paging.COUNT_LIMIT
+        context["count_limit"] = paging.COUNT_LIMIT
+        context["page_error"] = self.page_error
+        return context
 
     def render_to_response(self, context, **response_kwargs):
-        if self.filterset.is_bound and not self.filterset.is_valid():
+        if self.page_error or (self.filterset.is_bound and not self.filterset.is_valid()):
             response_kwargs.setdefault("status", 400)
         return super().render_to_response(context, **response_kwargs)
 
