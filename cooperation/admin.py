@@ -33,6 +33,7 @@ from .models import (
     Signatory,
     Source,
 )
+from .paging import BoundedPaginator
 from .roles import PUBLISH
 
 #: Django 6.0 makes https the scheme assumed for a typed address; assume it already.
@@ -91,6 +92,9 @@ class CuratedAdmin(VersionAdmin):
     """
 
     form = CuratedForm
+    # Lists count at most paging.COUNT_LIMIT rows, and never the whole table beside them.
+    paginator = BoundedPaginator
+    show_full_result_count = False
     object_history_template = "admin/cooperation/object_history.html"
     change_list_template = "admin/cooperation/change_list.html"
     history_latest_first = True
@@ -506,6 +510,9 @@ class ActivityAdmin(PublishableAdmin):
     ]
     list_filter = ["publication", ChangedSincePublishedFilter, "status", "areas", "regions"]
     date_hierarchy = "start_date"
+    # Sorted only where an index reads the order: by start date, then key.
+    ordering = ["-start_date", "-pk"]
+    sortable_by = ["start_date"]
     search_fields = [
         "title",
         "slug",
@@ -562,7 +569,7 @@ class ParticipationAdmin(CuratedAdmin):
 
 @admin.register(Source)
 class SourceAdmin(CuratedAdmin):
-    list_display = ["title", "publisher_names", "published_on", "country"]
+    list_display = ["title", "publisher_names", "published_on", "country", "citation_link"]
     list_filter = [("publishers", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = "published_on"
     search_fields = ["title", "slug", "url", "text"]
@@ -581,6 +588,11 @@ class SourceAdmin(CuratedAdmin):
     @admin.display(description="publishers")
     def publisher_names(self, source):
         return names(source.publishers.all())
+
+    @admin.display(description="citations")
+    def citation_link(self, source):
+        url = reverse("admin:cooperation_citation_changelist")
+        return format_html('<a href="{}?source__id__exact={}">Its citations</a>', url, source.pk)
 
 
 class CitedModelFilter(admin.SimpleListFilter):
@@ -601,7 +613,10 @@ class CitedModelFilter(admin.SimpleListFilter):
 @admin.register(Citation)
 class CitationAdmin(CuratedAdmin):
     list_display = ["__str__", "supports", "note"]
-    list_filter = ["source", CitedModelFilter]
+    # A list filter would list every source; each source's row links to its citations.
+    list_filter = [CitedModelFilter]
+    ordering = ["-pk"]
+    sortable_by = []
     list_select_related = ["source", *CITED_MODELS]
     search_fields = ["quote", "note", "source__title"]
     autocomplete_fields = ["source", *CITED_MODELS]
@@ -609,6 +624,9 @@ class CitationAdmin(CuratedAdmin):
         (None, {"fields": ["source", "quote", "note"]}),
         ("Supports (choose exactly one)", {"fields": CITED_MODELS}),
     ]
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "source__id__exact" or super().lookup_allowed(lookup, value, request)
 
     def get_queryset(self, request):
         # A source's full text is long and the list never shows it.

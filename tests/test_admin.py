@@ -356,11 +356,6 @@ def test_admin_changelist_search_finds_row(admin_client, make, term):
             id="source-publishers",
         ),
         pytest.param(
-            lambda: CitationFactory(activity=ActivityFactory()),
-            lambda row: {"source__id__exact": row.source_id},
-            id="citation-source",
-        ),
-        pytest.param(
             lambda: CitationFactory(person=PersonFactory()),
             lambda row: {"supports": "person"},
             id="citation-supports",
@@ -700,3 +695,15 @@ def test_autocomplete_of_other_models_shows_their_names(admin_client):
     response = admin_client.get(reverse("admin:autocomplete"), {**params, "term": "resett"})
 
     assert [result["text"] for result in response.json()["results"]] == ["Resettlement"]
+
+
+def test_source_list_links_to_its_citations(admin_client):
+    wanted = CitationFactory(activity=ActivityFactory())
+    CitationFactory(activity=ActivityFactory())
+
+    sources = admin_client.get(admin_url(Source, "changelist"))
+    url = f"{admin_url(Citation, 'changelist')}?source__id__exact={wanted.source_id}"
+    response = admin_client.get(url)
+
+    assertContains(sources, url.replace("&", "&amp;"))
+    assert list(response.context["cl"].result_list) == [wanted]

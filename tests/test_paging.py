@@ -138,3 +138,11 @@ def test_key_reads_the_order_of_a_list():
 
     assert newest == paging.Key("start_date", descending=True, nullable=True)
     assert unordered is None
+
+
+def test_admin_list_counts_no_further_than_the_limit(admin_client, small_count_limit, activities):
+    response = admin_client.get(reverse("admin:cooperation_activity_changelist"))
+
+    assertContains(response, "More than 50 activities")
+    assert response.context["cl"].paginator.num_pages == 2
+    assert response.context["cl"].full_result_count is None
