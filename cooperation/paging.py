@@ -48,7 +48,7 @@ class BoundedPaginator(Paginator):
 
     @cached_property
     def num_pages(self):
-        return super().num_pages if self.count_is_exact else COUNT_LIMIT // self.per_page
+        return super().num_pages if self.count_is_exact else -(-COUNT_LIMIT // self.per_page)
 
 
 @dataclass(frozen=True)

@@ -144,5 +144,5 @@ def test_admin_list_counts_no_further_than_the_limit(admin_client, small_count_l
     response = admin_client.get(reverse("admin:cooperation_activity_changelist"))
 
     assertContains(response, "More than 50 activities")
-    assert response.context["cl"].paginator.num_pages == 2
+    assert response.context["cl"].paginator.num_pages == 1  # 50 rows at 100 a page
     assert response.context["cl"].full_result_count is None
