@@ -1,10 +1,16 @@
+import functools
+import re
 from functools import reduce
 from operator import or_
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Lower
+from django.http import QueryDict
+from django.utils.html import format_html, format_html_join
 from django_countries import countries
 
 from .models import (
@@ -22,6 +28,10 @@ from .models import (
 )
 
 SEARCH_MAX_LENGTH = 200
+#: The most records a filter names when what was typed matches several.
+CANDIDATES_SHOWN = 20
+#: The query parameters that place a list's page: a changed filter starts from the first.
+PAGE_PARAMETERS = ["page", "after", "before"]
 
 
 class FilterForm(forms.Form):
@@ -39,11 +49,215 @@ class FilterForm(forms.Form):
                     self.null_fields.add(name)
                     data.setlist(name, [value.replace("\x00", "") for value in values])
         super().__init__(data, *args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, RecordField):
+                field.link = functools.partial(self.link_setting, name)
+
+    def link_setting(self, name, value):
+        """The query string of this list with the field `name` set to `value`, first page."""
+        query = QueryDict(mutable=True)
+        for key, values in self.data.lists():
+            if key not in PAGE_PARAMETERS:
+                query.setlist(key, values)
+        query[name] = value
+        return f"?{query.urlencode()}"
 
     def clean(self):
         for name in self.null_fields & self.fields.keys():
             self.add_error(name, ProhibitNullCharactersValidator.message)
         return super().clean()
+
+
+class RecordField(forms.CharField):
+    """
+    A record chosen by typing, among thousands, without a list of them all in the page:
+    the key that links use (a slug or a number), the record's label or name, or part of
+    its name. Exactly one match chooses it; several are listed in the field's error, as
+    links that choose one; none is an error too. Once chosen, the field shows the record's
+    label, which chooses it again when the form is sent back.
+    """
+
+    noun = "record"
+    plural = "records"
+
+    def __init__(self, *, queryset, **kwargs):
+        kwargs.setdefault("max_length", SEARCH_MAX_LENGTH)
+        super().__init__(**kwargs)
+        self.queryset = queryset
+        self.link = None  # Set by FilterForm: the address of the list with a record chosen.
+        self.labels = {}  # What was typed: the label of the record it chose.
+
+    def __deepcopy__(self, memo):
+        result = super().__deepcopy__(memo)
+        result.labels = {}
+        return result
+
+    def clean(self, value):
+        cleaned = super().clean(value)
+        if not cleaned:
+            return None
+        matches = self.matches(cleaned)
+        if not matches:
+            raise ValidationError(f"No {self.noun} matches “{cleaned}”.", code="none")
+        if len(matches) > 1:
+            raise ValidationError(self.ambiguous(cleaned, matches), code="ambiguous")
+        record = matches[0]
+        self.labels[value] = self.label_of(record)
+        return record
+
+    def prepare_value(self, value):
+        return self.labels.get(value, value)
+
+    def matches(self, value):
+        """The records `value` names exactly or, failing that, partly; best first."""
+        queryset = self.prepared(self.queryset.all())
+        return self.exact(queryset, value) or list(
+            self.containing(queryset, value)[: CANDIDATES_SHOWN + 1]
+        )
+
+    def ambiguous(self, value, matches):
+        """The error for a value that matches several records: links choosing each one."""
+        shown = matches[:CANDIDATES_SHOWN]
+        if self.link:
+            names = format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((self.link(self.key_of(record)), self.label_of(record)) for record in shown),
+            )
+        else:
+            names = ", ".join(self.label_of(record) for record in shown)
+        message = format_html("Several {} match “{}”: {}", self.plural, value, names)
+        if len(matches) > CANDIDATES_SHOWN:
+            more = self.containing(self.queryset.all(), value).count() - len(shown)
+            message = format_html("{}, and {} more: type more of the name.", message, more)
+        return message
+
+    def prepared(self, queryset):
+        """`queryset` with what the labels of its records need."""
+        return queryset
+
+    def exact(self, queryset, value):
+        """The records `value` names exactly: one, or several that are equally good."""
+        raise NotImplementedError
+
+    def containing(self, queryset, value):
+        """The records whose name contains `value`, in the order to list them."""
+        raise NotImplementedError
+
+    def key_of(self, record):
+        raise NotImplementedError
+
+    def label_of(self, record):
+        return str(record)
+
+
+#: A label with a parenthesised ending: "International Organization for Migration (IOM)".
+PARENTHESISED = re.compile(r"^(?P<name>.+?)\s*\((?P<inside>[^()]+)\)$")
+
+
+class OrganisationField(RecordField):
+    """
+    An organisation by its slug, its label ("Name (ACRONYM)"), its name or its acronym,
+    or else by part of its name or acronym; all but the slug ignoring case. Organisations
+    number a few thousand, so a search through their names needs no index of its own.
+    """
+
+    noun = "organisation"
+    plural = "organisations"
+
+    def exact(self, queryset, value):
+        named = Q(slug=value) | Q(name__iexact=value) | Q(acronym__iexact=value)
+        label = PARENTHESISED.match(value)
+        if label:
+            named |= Q(name__iexact=label["name"], acronym__iexact=label["inside"])
+        found = list(queryset.filter(named).order_by("name", "pk")[: CANDIDATES_SHOWN + 1])
+        typed = value.casefold()
+        by_slug = [organisation for organisation in found if organisation.slug == value]
+        by_name = [
+            organisation
+            for organisation in found
+            if typed in (organisation.name.casefold(), self.label_of(organisation).casefold())
+        ]
+        # A name is unique, capitals aside; several organisations may share an acronym.
+        return by_slug or by_name or found
+
+    def containing(self, queryset, value):
+        return queryset.filter(Q(name__icontains=value) | Q(acronym__icontains=value)).order_by(
+            "name", "pk"
+        )
+
+    def key_of(self, record):
+        return record.slug
+
+    def label_of(self, record):
+        return f"{record.name} ({record.acronym})" if record.acronym else record.name
+
+
+#: The largest key a database gives a row; a number above it names no agreement.
+MAX_KEY = 2**63 - 1
+#: The label of an agreement whose title others share: "Memorandum (no. 12)".
+NUMBERED = re.compile(r"^(?P<title>.+?)\s*\(no\.\s*(?P<pk>\d{1,19})\)$", re.IGNORECASE)
+
+
+class AgreementField(RecordField):
+    """
+    An agreement by its number (as in its address and in links), its title or label, or
+    part of its title, ignoring case. A title that other public agreements share is
+    labelled with the number too. Agreements number a few thousand, so a search through
+    their titles needs no index of its own.
+    """
+
+    noun = "agreement"
+    plural = "agreements"
+
+    def matches(self, value):
+        if not value.isdigit():
+            return super().matches(value)
+        # A number is the agreement's key, as links give it, and never part of a title.
+        number = int(value)
+        queryset = self.prepared(self.queryset.all())
+        found = queryset.filter(pk=number).first() if number <= MAX_KEY else None
+        if found is None:
+            raise ValidationError(f"No agreement has the number {value}.", code="none")
+        return [found]
+
+    def prepared(self, queryset):
+        namesakes = (
+            self.queryset.all()
+            .alias(lower_title=Lower("title"))
+            .filter(~Q(pk=OuterRef("pk")), lower_title=Lower(OuterRef("title")))
+        )
+        return queryset.annotate(namesakes=Exists(namesakes))
+
+    def exact(self, queryset, value):
+        named = Q(title__iexact=value)
+        numbered = NUMBERED.match(value)
+        if numbered and int(numbered["pk"]) <= MAX_KEY:
+            named |= Q(pk=int(numbered["pk"]), title__iexact=numbered["title"])
+        found = list(queryset.filter(named).order_by("title", "pk")[: CANDIDATES_SHOWN + 1])
+        by_label = [agreement for agreement in found if self.label_of(agreement) == value]
+        return by_label or found
+
+    def containing(self, queryset, value):
+        return queryset.filter(title__icontains=value).order_by("title", "pk")
+
+    def key_of(self, record):
+        return str(record.pk)
+
+    def label_of(self, record):
+        return f"{record.title} (no. {record.pk})" if record.namesakes else record.title
+
+
+class OrganisationChoiceFilter(django_filters.Filter):
+    """An organisation typed into a text field (see OrganisationField)."""
+
+    field_class = OrganisationField
+
+
+class AgreementChoiceFilter(django_filters.Filter):
+    """An agreement typed into a text field (see AgreementField)."""
+
+    field_class = AgreementField
 
 
 class SlugFilter(django_filters.ModelChoiceFilter):
@@ -92,17 +306,20 @@ def linked_to(queryset, relation, value):
     return queryset.filter(Exists(links))
 
 
+ORGANISATION_HELP = "Its name, acronym, or part of either."
+
+
 def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ActivityFilter(django_filters.FilterSet):
     q = search_filter("Search titles and descriptions", "title", "description")
-    organisation = SlugFilter(
+    organisation = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         method="filter_organisation",
         label="Organisation",
-        empty_label="Any organisation",
+        help_text=ORGANISATION_HELP,
     )
     role = django_filters.ChoiceFilter(
         choices=Role,
@@ -121,8 +338,10 @@ class ActivityFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=ActivityStatus, label="Status", empty_label="Any status"
     )
-    agreement = django_filters.ModelChoiceFilter(
-        queryset=Agreement.objects.public(), label="Agreement", empty_label="Any agreement"
+    agreement = AgreementChoiceFilter(
+        queryset=Agreement.objects.public(),
+        label="Agreement",
+        help_text="Its title, part of it, or its number.",
     )
     country = django_filters.ChoiceFilter(
         choices=lambda: list(countries),
@@ -198,11 +417,20 @@ class OrganisationFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(
         choices=OrganisationKind, label="Kind", empty_label="Any kind"
     )
+    partner = OrganisationChoiceFilter(
+        queryset=Organisation.objects.public(),
+        method="filter_partner",
+        label="Cooperates with",
+        help_text=ORGANISATION_HELP,
+    )
 
     class Meta:
         form = FilterForm
         model = Organisation
-        fields = ["q", "kind"]
+        fields = ["q", "kind", "partner"]
+
+    def filter_partner(self, queryset, name, value):
+        return queryset.partners_of(value)
 
 
 class AreaFilter(django_filters.FilterSet):
@@ -215,15 +443,24 @@ class AreaFilter(django_filters.FilterSet):
         fields = ["q", "kind"]
 
 
+class RegionFilter(django_filters.FilterSet):
+    q = search_filter("Search names", "name")
+
+    class Meta:
+        form = FilterForm
+        model = Region
+        fields = ["q"]
+
+
 class AgreementFilter(django_filters.FilterSet):
     q = search_filter("Search titles and summaries", "title", "summary")
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
-    party = SlugFilter(
+    party = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         field_name="parties",
         method=linked_to,
         label="Party",
-        empty_label="Any party",
+        help_text=ORGANISATION_HELP,
     )
     area = SlugFilter(
         queryset=Area.objects.public(),

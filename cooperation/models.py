@@ -320,13 +320,15 @@ class Region(models.Model):
         max_length=60,
         unique=True,
         help_text=(
-            "A short fixed name for the region, used in public links to activities "
-            "filtered by region and by data files that load records. Lower-case letters, "
-            "digits and hyphens. Changing it breaks those links."
+            "The end of the region's public address: the slug sahel gives /regions/sahel/; "
+            "also used in links to activities filtered by region and by data files that "
+            "load records. Lower-case letters, digits and hyphens. Changing it breaks those "
+            "links."
         ),
     )
     description = models.TextField(
-        blank=True, help_text="Staff notes on what the region covers; not shown publicly yet."
+        blank=True,
+        help_text="What the region covers. Shown on its public page and in the list of regions.",
     )
 
     objects = SlugManager.from_queryset(RegionQuerySet)()
@@ -336,6 +338,9 @@ class Region(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("cooperation:region-detail", args=[self.slug])
 
     def natural_key(self):
         return (self.slug,)

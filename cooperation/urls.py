@@ -16,6 +16,8 @@ urlpatterns = [
     ),
     path("areas/", views.AreaListView.as_view(), name="area-list"),
     path("areas/<slug:slug>/", views.AreaDetailView.as_view(), name="area-detail"),
+    path("regions/", views.RegionListView.as_view(), name="region-list"),
+    path("regions/<slug:slug>/", views.RegionDetailView.as_view(), name="region-detail"),
     path("agreements/", views.AgreementListView.as_view(), name="agreement-list"),
     path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement-detail"),
     path("changes/", views.ChangeLogView.as_view(), name="changes"),

@@ -1,10 +1,22 @@
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
 from django import forms
 from django.db.models import F, Prefetch
+from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from . import history, paging
-from .filters import ActivityFilter, AgreementFilter, AreaFilter, FilterForm, OrganisationFilter
+from .filters import (
+    ActivityFilter,
+    AgreementFilter,
+    AreaFilter,
+    FilterForm,
+    OrganisationFilter,
+    RegionFilter,
+    linked_to,
+)
 from .models import (
     Activity,
     Agreement,
@@ -12,28 +24,76 @@ from .models import (
     Citation,
     Organisation,
     Participation,
-    Publication,
+    Region,
     Signatory,
 )
 from .paging import BoundedPaginator, CursorPage, InvalidCursor, Key, Pages, cursor_page
 
 LATEST_ACTIVITIES = 5
+#: How many of its activities or agreements a record's page shows, newest first.
+LATEST_ON_RECORD = 10
+#: How many partners an organisation's page names, by name.
+PARTNERS_SHOWN = 20
 
 
 def participants():
     return Prefetch("participations", queryset=Participation.objects.select_related("organisation"))
 
 
-def published_activities():
-    activities = Activity.objects.public().newest_first()
-    return Prefetch(
-        "activities",
-        queryset=activities.prefetch_related(participants(), "areas"),
-        to_attr="published_activities",
+@dataclass
+class Excerpt:
+    """
+    The first few rows of a related list on a record's page, how many rows the list has
+    (counted up to paging.COUNT_LIMIT), and the address of the whole list, filtered.
+    """
+
+    rows: list
+    count: int
+    url: str
+    noun: str
+    plural: str
+
+    @classmethod
+    def of(cls, queryset, size, list_name, query, noun, plural):
+        url = f"{reverse(f'cooperation:{list_name}')}?{urlencode(query)}"
+        return cls(list(queryset[:size]), paging.bounded_count(queryset), url, noun, plural)
+
+    @property
+    def more(self):
+        return self.count > len(self.rows)
+
+    @property
+    def count_label(self):
+        if self.count > paging.COUNT_LIMIT:
+            return f"more than {paging.COUNT_LIMIT:,}"
+        return f"{self.count:,}"
+
+    @property
+    def link_label(self):
+        """The words of the link to the whole list: "All 1,234 activities"."""
+        if self.count == 1:
+            return f"The 1 {self.noun} in the list of {self.plural}"
+        if self.count > paging.COUNT_LIMIT:
+            return f"All of more than {paging.COUNT_LIMIT:,} {self.plural}"
+        return f"All {self.count:,} {self.plural}"
+
+
+def latest_activities(queryset, list_query, *prefetches):
+    """The newest published activities of `queryset` for a record's page."""
+    activities = queryset.newest_first().prefetch_related(*prefetches)
+    return Excerpt.of(
+        activities, LATEST_ON_RECORD, "activity-list", list_query, "activity", "activities"
     )
 
 
-def published_agreements(relation="agreements"):
+def latest_agreements(queryset, list_query):
+    """The latest published agreements of `queryset` for a record's page."""
+    return Excerpt.of(
+        queryset, LATEST_ON_RECORD, "agreement-list", list_query, "agreement", "agreements"
+    )
+
+
+def published_agreements(relation):
     return Prefetch(relation, queryset=Agreement.objects.public(), to_attr=f"published_{relation}")
 
 
@@ -156,20 +216,35 @@ class OrganisationListView(FilterListView):
 class OrganisationDetailView(PublicDetailView):
     queryset = Organisation.objects.with_public_parent().prefetch_related(
         Prefetch("children", queryset=Organisation.objects.public(), to_attr="public_children"),
-        published_agreements(),
-        Prefetch(
-            "participations",
-            queryset=Participation.objects.filter(activity__publication=Publication.PUBLISHED)
-            .select_related("activity")
-            .order_by(F("activity__start_date").desc(nulls_last=True), "-activity__pk", "role"),
-            to_attr="published_participations",
-        ),
         record_citations(),
     )
 
     def get_context_data(self, **kwargs):
+        organisation = self.object
+        query = {"organisation": organisation.slug}
+        own_roles = Prefetch(
+            "participations",
+            queryset=Participation.objects.filter(organisation=organisation).order_by("role"),
+            to_attr="roles_of_organisation",
+        )
+        partners = Organisation.objects.partners_of(organisation)
         return super().get_context_data(
-            partners=Organisation.objects.partners_of(self.object), **kwargs
+            activities=latest_activities(
+                Activity.objects.public().involving(organisation), query, own_roles
+            ),
+            agreements=latest_agreements(
+                linked_to(Agreement.objects.public(), "parties", organisation),
+                {"party": organisation.slug},
+            ),
+            partners=Excerpt.of(
+                partners,
+                PARTNERS_SHOWN,
+                "organisation-list",
+                {"partner": organisation.slug},
+                "partner",
+                "partners",
+            ),
+            **kwargs,
         )
 
 
@@ -179,9 +254,44 @@ class AreaListView(FilterListView):
 
 
 class AreaDetailView(PublicDetailView):
-    queryset = Area.objects.prefetch_related(
-        published_agreements(), published_activities(), record_citations()
-    )
+    queryset = Area.objects.prefetch_related(record_citations())
+
+    def get_context_data(self, **kwargs):
+        area = self.object
+        query = {"area": area.slug}
+        return super().get_context_data(
+            activities=latest_activities(
+                linked_to(Activity.objects.public(), "areas", area),
+                query,
+                participants(),
+                "areas",
+            ),
+            agreements=latest_agreements(
+                linked_to(Agreement.objects.public(), "areas", area), query
+            ),
+            **kwargs,
+        )
+
+
+class RegionListView(FilterListView):
+    queryset = Region.objects.public()
+    filterset_class = RegionFilter
+
+
+class RegionDetailView(PublicDetailView):
+    queryset = Region.objects.prefetch_related(record_citations())
+
+    def get_context_data(self, **kwargs):
+        region = self.object
+        return super().get_context_data(
+            activities=latest_activities(
+                linked_to(Activity.objects.public(), "regions", region),
+                {"region": region.slug},
+                participants(),
+                "areas",
+            ),
+            **kwargs,
+        )
 
 
 class AgreementListView(FilterListView):
@@ -200,9 +310,20 @@ class AgreementDetailView(PublicDetailView):
             .defer("person__telephone", "person__email"),
         ),
         "areas",
-        published_activities(),
         record_citations(),
     )
+
+    def get_context_data(self, **kwargs):
+        agreement = self.object
+        return super().get_context_data(
+            activities=latest_activities(
+                Activity.objects.public().filter(agreement=agreement),
+                {"agreement": agreement.pk},
+                participants(),
+                "areas",
+            ),
+            **kwargs,
+        )
 
 
 class ChangeLogForm(FilterForm):

@@ -12,7 +12,13 @@ from django.views import defaults
 from pytest_django.asserts import assertContains, assertNotContains
 
 from config import settings as project_settings
-from cooperation.filters import ActivityFilter, AgreementFilter, AreaFilter, OrganisationFilter
+from cooperation.filters import (
+    ActivityFilter,
+    AgreementFilter,
+    AreaFilter,
+    OrganisationFilter,
+    RegionFilter,
+)
 from cooperation.models import (
     ORGANISATION_DEPTH,
     Activity,
@@ -147,6 +153,8 @@ def every_page(world):
         ("organisation-detail", world["union"].slug),
         ("area-list",),
         ("area-detail", world["area"].slug),
+        ("region-list",),
+        ("region-detail", world["region"].slug),
         ("agreement-list",),
         ("agreement-detail", world["agreement"].pk),
         ("agreement-detail", world["earlier"].pk),
@@ -220,7 +228,7 @@ def test_organisation_detail_shows_everything_public(client, world):
     ]:
         assertContains(response, text)
     assertNotContains(response, "Drafting Unit")
-    assert list(response.context["partners"]) == [world["iom"]]
+    assert response.context["partners"].rows == [world["iom"]]
 
 
 def test_organisation_detail_groups_roles_by_activity(client, world):
@@ -522,11 +530,11 @@ def test_organisation_partners_of_uses_published_activities_and_agreements(world
 # Bad input: a message, a 4xx status, nothing reflected raw
 
 
-LISTS = ["activity-list", "organisation-list", "area-list", "agreement-list"]
+LISTS = ["activity-list", "organisation-list", "area-list", "region-list", "agreement-list"]
 
 
 def list_parameters():
-    filters = [ActivityFilter, OrganisationFilter, AreaFilter, AgreementFilter]
+    filters = [ActivityFilter, OrganisationFilter, AreaFilter, RegionFilter, AgreementFilter]
     return [
         (name, parameter)
         for name, filterset in zip(LISTS, filters, strict=True)
@@ -561,12 +569,12 @@ def test_list_bad_parameter_answers_400_with_message(client, world, name, parame
         ({"status": "done"}, "Select a valid choice."),
         ({"country": "XX"}, "Select a valid choice."),
         ({"sort": "budget"}, "Select a valid choice."),
-        ({"organisation": "nobody"}, "Select a valid choice."),
+        ({"organisation": "nobody"}, "No organisation matches “nobody”."),
         ({"area": "nowhere"}, "Select a valid choice."),
         ({"region": "nowhere"}, "Select a valid choice."),
-        ({"agreement": "abc"}, "Select a valid choice."),
-        ({"agreement": "0"}, "Select a valid choice."),
-        ({"agreement": HUGE}, "Select a valid choice."),
+        ({"agreement": "abc"}, "No agreement matches “abc”."),
+        ({"agreement": "0"}, "No agreement has the number 0."),
+        ({"agreement": HUGE}, f"No agreement has the number {HUGE}."),
         ({"q": "x" * 201}, "Ensure this value has at most 200 characters (it has 201)."),
         ({"q": "a\x00b"}, "Null characters are not allowed."),
         ({"organisation": "a\x00b"}, "Null characters are not allowed."),
@@ -583,19 +591,20 @@ def test_activity_list_bad_filter_shows_message_and_keeps_input(client, world, p
 
 
 @pytest.mark.parametrize(
-    ("name", "params"),
+    ("name", "params", "message"),
     [
-        ("organisation-list", {"kind": "planet"}),
-        ("area-list", {"kind": "<b>cross-cutting</b>"}),
-        ("agreement-list", {"party": "<script>"}),
-        ("agreement-list", {"area": "nowhere"}),
+        ("organisation-list", {"kind": "planet"}, "Select a valid choice."),
+        ("organisation-list", {"partner": "nobody"}, "No organisation matches “nobody”."),
+        ("area-list", {"kind": "<b>cross-cutting</b>"}, "Select a valid choice."),
+        ("agreement-list", {"party": "<script>"}, "No organisation matches “&lt;script&gt;”."),
+        ("agreement-list", {"area": "nowhere"}, "Select a valid choice."),
     ],
 )
-def test_list_bad_filter_keeps_other_input(client, name, params):
+def test_list_bad_filter_keeps_other_input(client, name, params, message):
     response = page(client, name, expect=400, q="keep me", **params)
 
     assertContains(response, 'value="keep me"', status_code=400)
-    assertContains(response, "Select a valid choice.", status_code=400)
+    assertContains(response, message, status_code=400)
 
 
 @pytest.mark.parametrize("name", LISTS)
@@ -639,6 +648,7 @@ def test_page_not_found_escapes_message(client):
         ("activity-detail", HUGE),
         ("organisation-detail", "nobody"),
         ("area-detail", "nowhere"),
+        ("region-detail", "nowhere"),
         ("agreement-detail", 0),
         ("agreement-detail", HUGE),
     ],
@@ -695,7 +705,7 @@ def test_drafts_absent_from_every_page(client, world):
     for organisation in [world["easo"], world["iom"]]:
         response = page(client, "organisation-detail", organisation.slug)
         assertNotContains(response, "Only a draft partner")
-        assert hidden_partner not in response.context["partners"]
+        assert hidden_partner not in response.context["partners"].rows
     page(client, "activity-detail", draft.pk, expect=404)
 
 
@@ -778,18 +788,38 @@ def drafts(world):
     }
 
 
-# What shows a record of each kind: its list, the <select>s offering it, its home count.
+# What shows a record of each kind: its list, the filters offering it, its home count.
 SHOWN_IN = {
     "organisation": (
         "organisation-list",
-        [("activity-list", "organisation"), ("agreement-list", "party")],
+        [
+            ("activity-list", "organisation"),
+            ("agreement-list", "party"),
+            ("organisation-list", "partner"),
+        ],
         "organisation_count",
     ),
     "area": ("area-list", [("activity-list", "area"), ("agreement-list", "area")], "area_count"),
-    "region": (None, [("activity-list", "region")], None),
+    "region": ("region-list", [("activity-list", "region")], None),
     "agreement": ("agreement-list", [("activity-list", "agreement")], "agreement_count"),
     "activity": ("activity-list", [], "activity_count"),
 }
+# The filters that take a record typed by name; the others are <select>s.
+TYPED = {
+    ("activity-list", "organisation"),
+    ("activity-list", "agreement"),
+    ("agreement-list", "party"),
+    ("organisation-list", "partner"),
+}
+
+
+def offered(client, list_name, parameter, name):
+    """Whether a filter offers the record called `name`: in its <select>, or typed in."""
+    if (list_name, parameter) in TYPED:
+        response = client.get(reverse(f"cooperation:{list_name}"), {parameter: name})
+        assert response.status_code in (200, 400)
+        return response.status_code == 200
+    return name in options(page(client, list_name), parameter)
 
 
 def shown_publicly(client, world, drafts, record):
@@ -807,9 +837,9 @@ def shown_publicly(client, world, drafts, record):
             else None
         ),
         "listed": bool(list_name) and name in [str(row) for row in rows(page(client, list_name))],
-        "offered": [name in options(page(client, url), select) for url, select in selects],
+        "offered": [offered(client, url, parameter, name) for url, parameter in selects],
         "count": count and page(client, "home").context[count],
-        "partner": record in easo.context["partners"],
+        "partner": record in easo.context["partners"].rows,
         "named on pages": [
             (page_name, *args)
             for page_name, *args in pages
@@ -848,7 +878,7 @@ def test_record_only_a_draft_refers_to_is_hidden_until_published(client, world, 
     assert hidden["named on pages"] == []
     assert shown["public"] is True
     assert shown["page"] == (200 if has_page else None)
-    assert shown["listed"] == (kind != "region")
+    assert shown["listed"] is True
     assert shown["offered"] == [True] * len(selects)
     if count:
         assert shown["count"] == hidden["count"] + 1
@@ -925,12 +955,16 @@ def test_publisher_of_source_cited_on_published_activity_is_public(client, world
 
     page(client, "organisation-detail", "press", expect=404)
     assertNotContains(page(client, "organisation-list"), "Press Office")
-    assert "Press Office" not in options(page(client, "activity-list"), "organisation")
+    assertContains(
+        page(client, "activity-list", organisation="Press Office", expect=400),
+        "No organisation matches “Press Office”.",
+        status_code=400,
+    )
     publish(activity)
 
     page(client, "organisation-detail", "press")
     assertContains(page(client, "organisation-list"), "Press Office")
-    assert "Press Office" in options(page(client, "activity-list"), "organisation")
+    page(client, "activity-list", organisation="Press Office")
     assertContains(
         page(client, "activity-detail", activity.pk),
         f'Published by <a href="{publisher.get_absolute_url()}">Press Office</a>',
@@ -983,19 +1017,24 @@ def log_in(client, django_user_model, *permissions, is_staff=True):
 
 @pytest.fixture
 def unpublished(world):
-    """A draft activity and agreement, and an organisation only the activity refers to."""
+    """
+    A draft activity and agreement, and an organisation and a region only the activity
+    refers to.
+    """
     agreement = AgreementFactory(title="Draft deal", publication=Publication.DRAFT)
-    activity = ActivityFactory(title="Draft work", publication=Publication.DRAFT)
+    region = RegionFactory(name="Draft region", slug="draft-region")
+    activity = ActivityFactory(title="Draft work", publication=Publication.DRAFT, regions=[region])
     organisation = OrganisationFactory(name="Draft partner", slug="draft-partner")
     ParticipationFactory(activity=activity, organisation=organisation)
     return {
         "activity": ("activity-detail", activity.pk, "Draft work"),
         "agreement": ("agreement-detail", agreement.pk, "Draft deal"),
         "organisation": ("organisation-detail", "draft-partner", "Draft partner"),
+        "region": ("region-detail", "draft-region", "Draft region"),
     }
 
 
-@pytest.mark.parametrize("model", ["activity", "agreement", "organisation"])
+@pytest.mark.parametrize("model", ["activity", "agreement", "organisation", "region"])
 def test_staff_preview_draft_with_banner(client, django_user_model, unpublished, model):
     name, key, title = unpublished[model]
 
@@ -1008,7 +1047,7 @@ def test_staff_preview_draft_with_banner(client, django_user_model, unpublished,
     assertContains(response, BANNER)
 
 
-@pytest.mark.parametrize("model", ["activity", "agreement", "organisation", "area"])
+@pytest.mark.parametrize("model", ["activity", "agreement", "organisation", "area", "region"])
 def test_staff_see_published_page_without_banner(client, django_user_model, world, model):
     record = world["easo" if model == "organisation" else model]
     log_in(client, django_user_model, f"view_{model}")
@@ -1027,6 +1066,7 @@ def test_staff_see_published_page_without_banner(client, django_user_model, worl
         ("activity", ["view_agreement", "change_organisation"], True),
         ("agreement", ["view_activity"], True),
         ("organisation", ["view_activity", "view_agreement"], True),
+        ("region", ["view_activity", "view_area"], True),
         ("activity", ["view_activity"], False),
     ],
 )
@@ -1059,11 +1099,12 @@ def populate(size):
     union = OrganisationFactory(slug="union")
     hub = OrganisationFactory(slug="hub", parent=union)
     hub_area = AreaFactory(slug="hub")
+    hub_region = RegionFactory(slug="hub")
     hub_agreement = AgreementFactory(slug="hub", parties=[hub])
     hub_agreement.areas.set([hub_area])
     source = SourceFactory()
     source.publishers.set([union, hub])
-    for record in [hub, hub_area, hub_agreement]:
+    for record in [hub, hub_area, hub_region, hub_agreement]:
         cite(source, **{record._meta.model_name: record})
     activities = []
     for _ in range(size):
@@ -1077,7 +1118,7 @@ def populate(size):
         activity = ActivityFactory(
             agreement=hub_agreement,
             areas=[hub_area, area],
-            regions=[region],
+            regions=[hub_region, region],
             countries=["FR", "DE"],
             start_date=datetime.date(2020, 1, 1),
         )
@@ -1086,33 +1127,46 @@ def populate(size):
         activities.append(activity)
         source = SourceFactory()
         source.publishers.set([union, partner])
-        for record in [hub, hub_area, hub_agreement, activities[0]]:
+        for record in [hub, hub_area, hub_region, hub_agreement, activities[0]]:
             cite(source, **{record._meta.model_name: record})
-    ActivityFactory(publication=Publication.DRAFT, agreement=hub_agreement, areas=[hub_area])
+    ActivityFactory(
+        publication=Publication.DRAFT,
+        agreement=hub_agreement,
+        areas=[hub_area],
+        regions=[hub_region],
+    )
     return {"activity": activities[0], "agreement": hub_agreement}
 
 
 QUERIES = [
     # Four counts, the activities, their participants and their areas.
     ("home", 7),
-    # Count, page, participants, areas; the organisation, area, agreement and region options.
-    ("activity-list", 8),
+    # Count, page, participants, areas; the area and region options.
+    ("activity-list", 6),
     # Activity with agreement, participants, areas, regions, citations with sources, publishers.
     ("activity-detail", 6),
     # Count, page with parents and whether each parent is public.
     ("organisation-list", 2),
-    # Organisation with parent, children, agreements, participations, citations,
-    # publishers, partners.
-    ("organisation-detail", 7),
+    # Organisation with parent, children, citations, publishers; the latest activities,
+    # its roles in them, their count; the latest agreements, their count; partners, their
+    # count.
+    ("organisation-detail", 11),
     # Count, page.
     ("area-list", 2),
-    # Area, agreements, activities, their participants and areas, citations, publishers.
-    ("area-detail", 7),
-    # Count, page, parties; the party and area options.
-    ("agreement-list", 5),
+    # Area, citations, publishers; the latest agreements, their count; the latest
+    # activities, their participants and areas, their count.
+    ("area-detail", 9),
+    # Count, page.
+    ("region-list", 2),
+    # Region, citations, publishers; the latest activities, their participants and areas,
+    # their count.
+    ("region-detail", 7),
+    # Count, page, parties; the area options.
+    ("agreement-list", 4),
     # Agreement with the one it supersedes, those superseding it, parties, signatories,
-    # areas, activities, their participants and areas, citations, publishers.
-    ("agreement-detail", 10),
+    # areas, citations, publishers; the latest activities, their participants and areas,
+    # their count.
+    ("agreement-detail", 11),
 ]
 
 
@@ -1121,6 +1175,7 @@ def populated_args(records, name):
         "activity-detail": [records["activity"].pk],
         "organisation-detail": ["hub"],
         "area-detail": ["hub"],
+        "region-detail": ["hub"],
         "agreement-detail": [records["agreement"].pk],
     }.get(name, [])
 
