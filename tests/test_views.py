@@ -1,5 +1,6 @@
 import datetime
 import re
+from urllib.parse import urlencode
 
 import factory
 import pytest
@@ -12,6 +13,7 @@ from django.views import defaults
 from pytest_django.asserts import assertContains, assertNotContains
 
 from config import settings as project_settings
+from cooperation import paging
 from cooperation.filters import (
     ActivityFilter,
     AgreementFilter,
@@ -23,12 +25,14 @@ from cooperation.models import (
     ORGANISATION_DEPTH,
     Activity,
     ActivityStatus,
+    Agreement,
     AreaKind,
     Organisation,
     OrganisationKind,
     Publication,
     Role,
 )
+from cooperation.views import LATEST_ON_RECORD, PARTNERS_SHOWN
 
 from .factories import (
     ActivityFactory,
@@ -1236,3 +1240,207 @@ def test_stylesheet_served_with_debug_off(client, settings, tmp_path):
         assert response["Content-Type"].startswith("text/css")
         assert b":focus-visible" in b"".join(response.streaming_content)
         response.close()
+
+
+# Record pages show the latest few related rows, their count, and a link to all of them
+
+
+def dated_activities(count, **fields):
+    """`count` published activities starting a month apart from January 2000, oldest first."""
+    return [
+        ActivityFactory(start_date=datetime.date(2000 + n // 12, n % 12 + 1, 1), **fields)
+        for n in range(count)
+    ]
+
+
+def hub(kind):
+    """A record of `kind` whose page lists activities, and the query of its activity list."""
+    if kind == "organisation":
+        return OrganisationFactory(slug="hub"), {"organisation": "hub"}
+    if kind == "agreement":
+        agreement = AgreementFactory()
+        return agreement, {"agreement": agreement.pk}
+    factories = {"area": AreaFactory, "region": RegionFactory}
+    return factories[kind](slug="hub"), {kind: "hub"}
+
+
+def link(record, activity):
+    """Make `activity` one of `record`'s activities."""
+    if isinstance(record, Organisation):
+        ParticipationFactory(activity=activity, organisation=record)
+    elif isinstance(record, Agreement):
+        Activity.objects.filter(pk=activity.pk).update(agreement=record)
+    else:
+        getattr(activity, f"{record._meta.model_name}s").add(record)
+
+
+def record_page(client, record):
+    response = client.get(record.get_absolute_url())
+    assert response.status_code == 200
+    return response
+
+
+@pytest.mark.parametrize("kind", ["organisation", "area", "region", "agreement"])
+def test_record_page_shows_latest_activities_count_and_link(client, kind):
+    record, query = hub(kind)
+    activities = dated_activities(LATEST_ON_RECORD + 3)
+    draft = ActivityFactory(
+        title="Drafted later", publication=Publication.DRAFT, start_date=datetime.date(2030, 1, 1)
+    )
+    for activity in [*activities, draft]:
+        link(record, activity)
+
+    response = record_page(client, record)
+
+    latest = activities[::-1][:LATEST_ON_RECORD]
+    assert response.context["activities"].rows == latest
+    assert response.context["activities"].count == LATEST_ON_RECORD + 3
+    for activity in latest:
+        assertContains(response, f'href="{activity.get_absolute_url()}"', count=1)
+    for activity in [*activities[:3], draft]:
+        assertNotContains(response, f'href="{activity.get_absolute_url()}"')
+    url = f"{reverse('cooperation:activity-list')}?{urlencode(query)}"
+    assertContains(response, f'<a href="{url}">All 13 activities</a>', html=True)
+    assertContains(response, "10 of 13 shown, the latest first.")
+    listed = client.get(url)
+    assert listed.status_code == 200
+    assert listed.context["paginator"].count == LATEST_ON_RECORD + 3
+
+
+@pytest.mark.parametrize("kind", ["organisation", "area", "region", "agreement"])
+def test_record_page_with_few_activities_links_to_them(client, kind):
+    record, query = hub(kind)
+    (activity,) = dated_activities(1)
+    link(record, activity)
+
+    response = record_page(client, record)
+
+    url = f"{reverse('cooperation:activity-list')}?{urlencode(query)}"
+    assertContains(response, f'<a href="{url}">The 1 activity in the list of activities</a>')
+    assertNotContains(response, "shown, the latest first")
+
+
+def test_record_page_says_more_than_the_count_limit(client, monkeypatch):
+    monkeypatch.setattr(paging, "COUNT_LIMIT", 11)
+    record, _ = hub("area")
+    for activity in dated_activities(LATEST_ON_RECORD + 3):
+        link(record, activity)
+
+    response = record_page(client, record)
+
+    assert len(response.context["activities"].rows) == LATEST_ON_RECORD
+    assertContains(response, 'Activities <span class="count">(more than 11)</span>')
+    assertContains(response, "10 of more than 11 shown")
+    assertContains(response, "All of more than 11 activities</a>")
+
+
+@pytest.mark.parametrize(("kind", "parameter"), [("organisation", "party"), ("area", "area")])
+def test_record_page_shows_latest_agreements_count_and_link(client, kind, parameter):
+    record, _ = hub(kind)
+    relation = "parties" if kind == "organisation" else "areas"
+    agreements = [
+        AgreementFactory(signed_on=datetime.date(2000 + n, 1, 1))
+        for n in range(LATEST_ON_RECORD + 2)
+    ]
+    draft = AgreementFactory(
+        title="Unsigned draft", publication=Publication.DRAFT, signed_on=datetime.date(2030, 1, 1)
+    )
+    for agreement in [*agreements, draft]:
+        getattr(agreement, relation).add(record)
+    if kind == "organisation":
+        ParticipationFactory(organisation=record)  # Public in its own right.
+
+    response = record_page(client, record)
+
+    assert response.context["agreements"].rows == agreements[::-1][:LATEST_ON_RECORD]
+    assert response.context["agreements"].count == LATEST_ON_RECORD + 2
+    for agreement in [*agreements[:2], draft]:
+        assertNotContains(response, f'href="{agreement.get_absolute_url()}"')
+    url = f"{reverse('cooperation:agreement-list')}?{parameter}=hub"
+    assertContains(response, f'<a href="{url}">All 12 agreements</a>', html=True)
+    assert client.get(url).context["paginator"].count == LATEST_ON_RECORD + 2
+
+
+def test_organisation_page_names_first_partners_count_and_link(client):
+    organisation = OrganisationFactory(slug="hub")
+    partners = [OrganisationFactory(name=f"Partner {n:02}") for n in range(PARTNERS_SHOWN + 3)]
+    for partner in partners:
+        AgreementFactory(parties=[organisation, partner])
+    draft_partner = OrganisationFactory(name="Partner by draft only")
+    draft = ActivityFactory(publication=Publication.DRAFT)
+    for member in [organisation, draft_partner]:
+        ParticipationFactory(activity=draft, organisation=member)
+
+    response = page(client, "organisation-detail", "hub")
+
+    assert response.context["partners"].rows == partners[:PARTNERS_SHOWN]
+    assert response.context["partners"].count == PARTNERS_SHOWN + 3
+    for partner in partners[PARTNERS_SHOWN:]:
+        assertNotContains(response, partner.name)
+    assertNotContains(response, "Partner by draft only")
+    assertContains(response, "20 of 23 shown. ")
+    url = f"{reverse('cooperation:organisation-list')}?partner=hub"
+    assertContains(response, f'<a href="{url}">All 23 partners</a>', html=True)
+    listed = client.get(url)
+    assert listed.status_code == 200
+    assert rows(listed) == partners
+
+
+# Regions
+
+
+def test_region_list_shows_public_regions_only(client, world, drafts):
+    other = public_region(name="Western Balkans")
+
+    response = page(client, "region-list")
+
+    assert rows(response) == [world["region"], other]
+    assertContains(response, f'<a href="{other.get_absolute_url()}">Western Balkans</a>')
+    assertNotContains(response, "Sahel Region")
+    assert rows(page(client, "region-list", q="balkan")) == [other]
+
+
+def public_region(**fields):
+    """A region made public by a published activity in it."""
+    region = RegionFactory(**fields)
+    ActivityFactory(regions=[region])
+    return region
+
+
+def test_region_detail_shows_description_activities_and_evidence(client, world):
+    region = world["region"]
+    region.description = "Countries bordering the Union."
+    region.save()
+    cite(SourceFactory(title="Neighbourhood report"), region=region, note="About the region")
+
+    response = page(client, "region-detail", region.slug)
+
+    for text in [
+        "<h1>European neighbourhood</h1>",
+        "Countries bordering the Union.",
+        f'<a href="{world["activity"].get_absolute_url()}">Joint training</a>',
+        "<cite>Neighbourhood report</cite>",
+        "About the region",
+        f'<a href="{reverse("cooperation:activity-list")}?region={region.slug}">',
+    ]:
+        assertContains(response, text)
+
+
+def test_region_only_a_draft_refers_to_answers_404(client, drafts):
+    region, activity = drafts["region"]
+
+    page(client, "region-detail", region.slug, expect=404)
+    publish(activity)
+    assertContains(page(client, "region-detail", region.slug), "Pilot Workshop")
+
+
+def test_activity_page_links_its_regions(client, world):
+    response = page(client, "activity-detail", world["activity"].pk)
+
+    region = world["region"]
+    assertContains(response, f'<a href="{region.get_absolute_url()}">European neighbourhood</a>')
+
+
+def test_every_page_links_the_region_list(client, world):
+    for name, *args in every_page(world):
+        assertContains(page(client, name, *args), f'href="{reverse("cooperation:region-list")}"')
