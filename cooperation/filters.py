@@ -195,8 +195,9 @@ class OrganisationField(RecordField):
 
 #: The largest key a database gives a row; a number above it names no agreement.
 MAX_KEY = 2**63 - 1
+NUMBER = re.compile(r"[0-9]+")
 #: The label of an agreement whose title others share: "Memorandum (no. 12)".
-NUMBERED = re.compile(r"^(?P<title>.+?)\s*\(no\.\s*(?P<pk>\d{1,19})\)$", re.IGNORECASE)
+NUMBERED = re.compile(r"^(?P<title>.+?)\s*\(no\.\s*(?P<pk>[0-9]{1,19})\)$", re.IGNORECASE)
 
 
 class AgreementField(RecordField):
@@ -211,7 +212,7 @@ class AgreementField(RecordField):
     plural = "agreements"
 
     def matches(self, value):
-        if not value.isdigit():
+        if not NUMBER.fullmatch(value):
             return super().matches(value)
         # A number is the agreement's key, as links give it, and never part of a title.
         number = int(value)
@@ -235,7 +236,10 @@ class AgreementField(RecordField):
         if numbered and int(numbered["pk"]) <= MAX_KEY:
             named |= Q(pk=int(numbered["pk"]), title__iexact=numbered["title"])
         found = list(queryset.filter(named).order_by("title", "pk")[: CANDIDATES_SHOWN + 1])
-        by_label = [agreement for agreement in found if self.label_of(agreement) == value]
+        typed = value.casefold()
+        by_label = [
+            agreement for agreement in found if self.label_of(agreement).casefold() == typed
+        ]
         return by_label or found
 
     def containing(self, queryset, value):

@@ -256,3 +256,20 @@ def test_list_forms_do_not_list_organisations_or_agreements(client):
     activity_list = get(client, "activity-list").content.decode()
     assert "Body 1" not in activity_list
     assert "Accord 1" not in activity_list
+
+
+@pytest.mark.parametrize("typed", ["²", "٣", "-1", "1.5"])
+def test_agreement_filter_odd_numbers_match_no_title(client, agreements, typed):
+    response = get(client, "activity-list", expect=400, agreement=typed)
+
+    assertContains(response, f"No agreement matches “{typed}”.", status_code=400)
+
+
+def test_agreement_filter_label_ignores_case(client, agreements):
+    first = agreements["first"]
+
+    response = get(
+        client, "activity-list", agreement=f"MEMORANDUM OF UNDERSTANDING (NO. {first.pk})"
+    )
+
+    assert titles(response) == ["Under first"]
