@@ -321,9 +321,9 @@ class Region(models.Model):
         unique=True,
         help_text=(
             "The end of the region's public address: the slug sahel gives /regions/sahel/; "
-            "also used in links to activities filtered by region and by data files that "
-            "load records. Lower-case letters, digits and hyphens. Changing it breaks those "
-            "links."
+            "also used in public links to activities filtered by region and by data files "
+            "that load records. Lower-case letters, digits and hyphens. Changing it breaks "
+            "those links."
         ),
     )
     description = models.TextField(

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='region',
             name='slug',
-            field=models.SlugField(help_text="The end of the region's public address: the slug sahel gives /regions/sahel/; also used in links to activities filtered by region and by data files that load records. Lower-case letters, digits and hyphens. Changing it breaks those links.", max_length=60, unique=True),
+            field=models.SlugField(help_text="The end of the region's public address: the slug sahel gives /regions/sahel/; also used in public links to activities filtered by region and by data files that load records. Lower-case letters, digits and hyphens. Changing it breaks those links.", max_length=60, unique=True),
         ),
     ]
