@@ -5,7 +5,6 @@ import django_filters
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, F, OuterRef, Q
-from django_countries import countries
 
 from .models import (
     Activity,
@@ -14,6 +13,7 @@ from .models import (
     AgreementKind,
     Area,
     AreaKind,
+    Country,
     Organisation,
     OrganisationKind,
     Participation,
@@ -121,9 +121,11 @@ class ActivityFilter(django_filters.FilterSet):
     agreement = django_filters.ModelChoiceFilter(
         queryset=Agreement.objects.public(), label="Agreement", empty_label="Any agreement"
     )
-    country = django_filters.ChoiceFilter(
-        choices=lambda: list(countries),
-        method="filter_country",
+    country = SlugFilter(
+        queryset=Country.objects.public(),
+        to_field_name="code",
+        field_name="countries",
+        method=linked_to,
         label="Country",
         empty_label="Any country",
     )
@@ -184,10 +186,6 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(
             Exists(Participation.objects.filter(activity=OuterRef("pk"), role=value))
         )
-
-    def filter_country(self, queryset, name, value):
-        # The codes are stored comma-separated; two letters between commas match one code only.
-        return queryset.filter(countries__contains=value)
 
 
 class OrganisationFilter(django_filters.FilterSet):
