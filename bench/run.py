@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import datetime
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -108,7 +109,6 @@ def setup_django():
         DJANGO_DEBUG="0",
         DJANGO_SECURE="0",
         DJANGO_ALLOWED_HOSTS="testserver,localhost",
-        DJANGO_LOG_LEVEL="ERROR",  # no "Not Found" line for each deep page past the end
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     sys.path.insert(0, str(ROOT))
@@ -116,6 +116,7 @@ def setup_django():
     import django
 
     django.setup()
+    logging.disable(logging.WARNING)  # no "Not Found" line for each deep page past the end
 
 
 def prepare(activities, seed):

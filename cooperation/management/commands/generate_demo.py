@@ -15,7 +15,7 @@ import random
 import time
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 
 from cooperation.models import (
     Activity,
@@ -209,6 +209,7 @@ class Command(BaseCommand):
             self.make_sources()
             self.make_agreements()
         self.make_activities()
+        self.analyze()
         self.rebuild_search()
         self.say("done")
 
@@ -469,6 +470,13 @@ class Command(BaseCommand):
             done = start + len(activities)
             if done == total or (done // self.batch_size) % 10 == 0:
                 self.say(f"{done:,} of {total:,} activities")
+
+    def analyze(self):
+        # Fresh planner statistics: without them PostgreSQL plans as if the tables were empty
+        # until autovacuum comes round, and SQLite has none at all.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.say("analyzed")
 
     def rebuild_search(self):
         # HOOK: the full-text index (cooperation/search.py, under way) keeps itself in step
