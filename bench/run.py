@@ -47,7 +47,6 @@ class Scenario:
     name: str
     url: str
     admin: bool = False
-    public: bool = True
 
 
 @dataclass
@@ -94,7 +93,10 @@ def parse():
         "--budget",
         type=float,
         default=60.0,
-        help="Seconds a page may take in all; a slower request is stopped and reported.",
+        help=(
+            "Seconds a page may take in all; past them its SQL is stopped (the error is "
+            "reported) and no more requests are made."
+        ),
     )
     parser.add_argument("--only", help="Only scenarios whose name contains this.")
     parser.add_argument("--output", type=Path, help="Base name of the .json and .md report.")
