@@ -4,10 +4,11 @@ PORT ?= 8000
 WRITERS ?= 8
 SAVES ?= 25
 MODE ?= both
+N ?= 10000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed reset-seed lint format check-seed concurrency
+.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +32,15 @@ test: install
 # database DATABASE_URL names. See tests/load/concurrent_saves.py.
 concurrency: install
 	$(BIN)/python tests/load/concurrent_saves.py --writers $(WRITERS) --saves $(SAVES) --mode $(MODE)
+
+# Page timings on a demo set of N activities, in the database DATABASE_URL names or in
+# bench/out/demo-N.sqlite3. See bench/run.py.
+bench: install
+	$(BIN)/python bench/run.py --activities $(N)
+
+# Fails if a page's query count changes with the number of rows or a public page passes 150 KB.
+bench-check: install
+	$(BIN)/python bench/run.py --check
 
 seed: install
 	$(BIN)/python manage.py build_seed

@@ -22,6 +22,7 @@ from .models import (
     Agreement,
     Area,
     Citation,
+    Country,
     Organisation,
     OrganisationKind,
     Participation,
@@ -446,6 +447,23 @@ class RegionAdmin(CuratedAdmin):
     inlines = [CitationInline]
 
 
+@admin.register(Country)
+class CountryAdmin(admin.ModelAdmin):
+    """ISO 3166 countries, loaded by a migration: staff choose them, nobody edits them."""
+
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Person)
 class PersonAdmin(CuratedAdmin):
     list_display = ["name", "organisation", "email", "telephone"]
@@ -521,7 +539,7 @@ class ActivityAdmin(PublishableAdmin):
         "organisations__acronym",
     ]
     prepopulated_fields = {"slug": ["title"]}
-    autocomplete_fields = ["agreement", "areas", "regions"]
+    autocomplete_fields = ["agreement", "areas", "countries", "regions"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "description"]}),
         ("Status and dates", {"fields": ["status", ("start_date", "end_date")]}),

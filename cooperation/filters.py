@@ -11,7 +11,6 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
-from django_countries import countries
 
 from .models import (
     Activity,
@@ -20,6 +19,7 @@ from .models import (
     AgreementKind,
     Area,
     AreaKind,
+    Country,
     Organisation,
     OrganisationKind,
     Participation,
@@ -347,9 +347,11 @@ class ActivityFilter(django_filters.FilterSet):
         label="Agreement",
         help_text="Its title, part of it, or its number.",
     )
-    country = django_filters.ChoiceFilter(
-        choices=lambda: list(countries),
-        method="filter_country",
+    country = SlugFilter(
+        queryset=Country.objects.public(),
+        to_field_name="code",
+        field_name="countries",
+        method=linked_to,
         label="Country",
         empty_label="Any country",
     )
@@ -410,10 +412,6 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset.filter(
             Exists(Participation.objects.filter(activity=OuterRef("pk"), role=value))
         )
-
-    def filter_country(self, queryset, name, value):
-        # The codes are stored comma-separated; two letters between commas match one code only.
-        return queryset.filter(countries__contains=value)
 
 
 class OrganisationFilter(django_filters.FilterSet):

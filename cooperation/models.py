@@ -346,6 +346,42 @@ class Region(models.Model):
         return (self.slug,)
 
 
+class CountryQuerySet(models.QuerySet):
+    def public(self):
+        """Countries of a published activity."""
+        return self.filter(
+            Exists(
+                Activity.countries.through.objects.filter(
+                    country=OuterRef("pk"), activity__publication=Publication.PUBLISHED
+                )
+            )
+        )
+
+    def get_by_natural_key(self, code):
+        return self.get(code=code)
+
+
+class Country(models.Model):
+    """A country of ISO 3166-1, loaded by a migration from django-countries' list."""
+
+    code = models.CharField(
+        "ISO 3166-1 alpha-2 code", max_length=2, primary_key=True, help_text="Such as FR."
+    )
+    name = models.CharField(max_length=100)
+
+    objects = CountryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "countries"
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.code,)
+
+
 class Person(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(
@@ -612,7 +648,7 @@ class Activity(Publishable):
         Organisation, through="Participation", related_name="activities"
     )
     areas = models.ManyToManyField(Area, blank=True, related_name="activities")
-    countries = CountryField(multiple=True, blank=True)
+    countries = models.ManyToManyField(Country, blank=True, related_name="activities")
     regions = models.ManyToManyField(Region, blank=True, related_name="activities")
 
     objects = ActivityQuerySet.as_manager()

@@ -16,6 +16,8 @@ PUBLISHER = "Publisher"
 #: make up a record. Reference data that other records rely on is a Publisher's to delete.
 EDITOR_DELETES = ["activity", "agreement", "participation", "signatory", "citation"]
 PUBLISH = ["publish_activity", "publish_agreement"]
+#: Reference data that a migration loads: every role may view it, none may change it.
+READ_ONLY = ["country"]
 
 
 def curated_models():
@@ -25,13 +27,14 @@ def curated_models():
 def role_permissions():
     """Each role's permission codenames in the cooperation app."""
     models = curated_models()
+    editable = [model for model in models if model not in READ_ONLY]
     viewer = [f"view_{model}" for model in models]
     editor = [
         *viewer,
-        *(f"{action}_{model}" for model in models for action in ["add", "change"]),
+        *(f"{action}_{model}" for model in editable for action in ["add", "change"]),
         *(f"delete_{model}" for model in EDITOR_DELETES),
     ]
-    publisher = [*editor, *(f"delete_{model}" for model in models), *PUBLISH]
+    publisher = [*editor, *(f"delete_{model}" for model in editable), *PUBLISH]
     return {VIEWER: viewer, EDITOR: editor, PUBLISHER: publisher}
 
 

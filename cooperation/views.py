@@ -204,7 +204,7 @@ class ActivityListView(FilterListView):
 
 class ActivityDetailView(PublicDetailView):
     queryset = Activity.objects.select_related("agreement").prefetch_related(
-        participants(), "areas", "regions", record_citations()
+        participants(), "areas", "countries", "regions", record_citations()
     )
 
 

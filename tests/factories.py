@@ -81,6 +81,12 @@ class ActivityFactory(factory.django.DjangoModelFactory):
             self.areas.set(extracted)
 
     @factory.post_generation
+    def countries(self, create, extracted, **kwargs):
+        # Countries or their codes, such as ["FR", "DE"].
+        if create and extracted:
+            self.countries.set(extracted)
+
+    @factory.post_generation
     def regions(self, create, extracted, **kwargs):
         if create and extracted:
             self.regions.set(extracted)

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 from django.contrib import admin
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import Message, constants
 from django.db import connection
 from django.test import Client
@@ -25,6 +25,7 @@ from cooperation.models import (
     Area,
     AreaKind,
     Citation,
+    Country,
     Organisation,
     OrganisationKind,
     Participation,
@@ -56,7 +57,7 @@ pytestmark = pytest.mark.django_db
 MODELS = [
     model
     for model in admin.site._registry
-    if model._meta.app_label == "cooperation" and model is not SeedLoad
+    if model._meta.app_label == "cooperation" and model not in (SeedLoad, Country)
 ]
 
 SOURCE_TEXT = "In 2024 the two organisations trained border guards together in three countries."
@@ -707,3 +708,46 @@ def test_source_list_links_to_its_citations(admin_client):
 
     assertContains(sources, url.replace("&", "&amp;"))
     assert list(response.context["cl"].result_list) == [wanted]
+
+
+@pytest.mark.parametrize("role", ["Viewer", "Editor", "Publisher"])
+def test_country_admin_is_view_only(client, django_user_model, role):
+    user = django_user_model.objects.create_user(username="staff", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+
+    changelist = client.get(admin_url(Country, "changelist"), {"q": "fr"})
+    change = client.get(admin_url(Country, "change", "FR"))
+    add = client.get(admin_url(Country, "add"))
+    delete = client.get(admin_url(Country, "delete", "FR"))
+
+    assert Country.objects.get(code="FR") in changelist.context["cl"].result_list
+    assert not change.context["has_change_permission"]
+    assert (add.status_code, delete.status_code) == (403, 403)
+
+
+def test_activity_admin_finds_countries_by_name_and_code(admin_client):
+    def found(term):
+        response = admin_client.get(
+            "/admin/autocomplete/",
+            {
+                "app_label": "cooperation",
+                "model_name": "activity",
+                "field_name": "countries",
+                "term": term,
+            },
+        )
+        return {row["id"] for row in response.json()["results"]}
+
+    assert "DE" in found("germ")
+    assert "DE" in found("de")
+    assert "FR" not in found("germ")
+
+
+def test_activity_admin_saves_countries(admin_client):
+    response = admin_client.post(
+        admin_url(Activity, "add"), activity_add_data(admin_client, countries=["FR", "DE"])
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    assert set(Activity.objects.get().countries.values_list("code", flat=True)) == {"DE", "FR"}

@@ -279,3 +279,21 @@ def test_changes_page_continues_with_older_changes(publisher):
 
     assert [change.record.pk for change in newest] == [activity.pk, activity.pk]
     assert "First" in str(older[0].changes[0])
+
+
+def test_history_and_revert_keep_countries(publisher):
+    client = logged_in(publisher)
+    activity = full_activity()
+    activity.countries.set(["FR"])
+    save_page(client, activity)
+    first = Version.objects.get_for_object(activity).get()
+
+    saved = save_page(client, activity, countries=["DE"])
+    assert saved.status_code == 302, form_errors(saved)
+    history = client.get(admin_url(Activity, "history", activity.pk))
+    assertContains(history, "<del>France</del> → <ins>Germany</ins>")
+
+    url = admin_url(Activity, "revision", activity.pk, first.pk)
+    response = client.post(url, rendered_form_data(client.get(url)))
+    assert response.status_code == 302, form_errors(response)
+    assert list(activity.countries.values_list("code", flat=True)) == ["FR"]

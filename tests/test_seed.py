@@ -14,6 +14,7 @@ from cooperation.models import (
     Agreement,
     Area,
     Citation,
+    Country,
     Organisation,
     Person,
     Region,
@@ -40,9 +41,14 @@ AGREEMENT = "iom-easo-working-arrangement-2019"
 
 
 def cooperation_models():
-    """The models the seed data fills: all but the record of seed loads itself."""
+    """
+    The models the seed data fills: all but the record of seed loads itself and the
+    countries, which a migration loads.
+    """
     return [
-        model for model in apps.get_app_config("cooperation").get_models() if model is not SeedLoad
+        model
+        for model in apps.get_app_config("cooperation").get_models()
+        if model not in (SeedLoad, Country)
     ]
 
 

@@ -347,7 +347,9 @@ def activities():
     ParticipationFactory(activity=returns, organisation=a, role=Role.IMPLEMENTING)
     undated = ActivityFactory(title="Undated")
     ParticipationFactory(activity=undated, organisation=b, role=Role.IMPLEMENTING)
-    draft = ActivityFactory(title="Draft", publication=Publication.DRAFT, areas=[x])
+    draft = ActivityFactory(
+        title="Draft", publication=Publication.DRAFT, areas=[x], countries=["BE", "FR"]
+    )
     ParticipationFactory(activity=draft, organisation=a, role=Role.FUNDING)
     return {"agreement": agreement}
 
@@ -371,7 +373,7 @@ def activities():
         ({"status": "closed"}, ["Returns"]),
         ({"country": "GB"}, ["Returns"]),
         ({"country": "FR"}, ["Training"]),
-        ({"country": "BE"}, []),
+        ({"country": "DE"}, ["Returns"]),
         ({"region": "r"}, ["Training"]),
         ({"start_date_after": "2019-01-01"}, ["Training"]),
         ({"start_date_before": "2019-01-01"}, ["Returns"]),
@@ -387,6 +389,15 @@ def test_activity_list_filters(client, activities, params, titles):
 
     assert [activity.title for activity in rows(response)] == titles
     assert response.context["paginator"].count == len(titles)
+
+
+def test_activity_list_country_choices_are_those_of_published_activities(client, activities):
+    choices = page(client, "activity-list").context["filter"].form.fields["country"].choices
+
+    assert [label for value, label in choices if value] == ["France", "Germany", "United Kingdom"]
+    # Belgium is only on a draft: the public cannot filter by it.
+    response = page(client, "activity-list", expect=400, country="BE")
+    assert response.context["filter"].form.errors["country"][0].startswith("Select a valid choice")
 
 
 def test_activity_list_filters_by_agreement(client, activities):
@@ -1145,10 +1156,11 @@ def populate(size):
 QUERIES = [
     # Four counts, the activities, their participants and their areas.
     ("home", 7),
-    # Count, page, participants, areas; the area and region options.
-    ("activity-list", 6),
-    # Activity with agreement, participants, areas, regions, citations with sources, publishers.
-    ("activity-detail", 6),
+    # Count, page, participants, areas; the area, country and region options.
+    ("activity-list", 7),
+    # Activity with agreement, participants, areas, countries, regions, citations with
+    # sources, publishers.
+    ("activity-detail", 7),
     # Count, page with parents and whether each parent is public.
     ("organisation-list", 2),
     # Organisation with parent, children, citations, publishers; the latest activities,

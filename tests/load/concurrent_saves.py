@@ -191,9 +191,8 @@ def create_records(writers, run):
     )
 
     def activity(slug):
-        record = Activity.objects.create(
-            title=f"Activity {slug}", slug=slug, description="", countries=["FR", "DE"]
-        )
+        record = Activity.objects.create(title=f"Activity {slug}", slug=slug, description="")
+        record.countries.set(["FR", "DE"])
         record.areas.set([area])
         record.regions.set([region])
         Participation.objects.create(activity=record, organisation=organisation)
@@ -512,7 +511,7 @@ def everything_but_the_description(pk):
         activity.slug,
         activity.status,
         activity.publication,
-        list(activity.countries),
+        list(activity.countries.values_list("pk", flat=True)),
         list(activity.areas.values_list("pk", flat=True)),
         list(activity.regions.values_list("pk", flat=True)),
         list(activity.participations.values_list("pk", "organisation", "role")),

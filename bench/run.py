@@ -1,0 +1,511 @@
+"""
+Time every public page, list filter, search, deep page, sort and admin list on a synthetic
+data set of N activities (manage.py generate_demo), in-process through Django's test client
+with DEBUG off.
+
+    .venv/bin/python bench/run.py --activities 10000      # or: make bench N=10000
+    .venv/bin/python bench/run.py --check                 # CI: query counts and page sizes
+
+The database is the one DATABASE_URL names, or bench/out/demo-<N>.sqlite3 without it. An
+empty database is migrated and filled; one that holds activities is measured as it is.
+For each scenario: p50 and p95 of --requests timed requests after one warm-up, the warm-up's
+query count and response size, and for a list the "floor": the page's own SQL for its rows
+alone (no count, no related rows, no template), timed with a cursor.
+
+--check generates two small sets (--check-sizes, on temporary SQLite files, or on PostgreSQL
+databases named after DATABASE_URL's, created and dropped) and fails if any page's query
+count differs between them or any public page is larger than PAGE_LIMIT bytes, or when a
+page gives no answer at all within CHECK_BUDGET seconds at these small sizes. Timings are
+otherwise reported, never asserted.
+
+A script rather than a management command: it is a developer's tool that sets its own
+settings (DEBUG off, no HTTPS redirect, plain static storage) before Django starts, runs
+itself again per database size, and is not shipped with the application.
+"""
+
+import argparse
+import contextlib
+import datetime
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+PAGE_LIMIT = 150_000
+CHECK_BUDGET = 10.0
+
+
+@dataclass
+class Scenario:
+    name: str
+    url: str
+    admin: bool = False
+
+
+@dataclass
+class Result:
+    name: str
+    url: str
+    admin: bool
+    status: int | str = ""
+    samples: list = field(default_factory=list)
+    queries: int | None = None
+    bytes: int | None = None
+    floor_ms: float | None = None
+
+    def quantile(self, q):
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
+
+    @property
+    def p50(self):
+        return self.quantile(0.5)
+
+    @property
+    def p95(self):
+        return self.quantile(0.95)
+
+    @property
+    def ratio(self):
+        if self.floor_ms and self.p50 is not None:
+            return self.p50 / self.floor_ms
+        return None
+
+    def row(self):
+        return {**asdict(self), "p50_ms": self.p50, "p95_ms": self.p95, "ratio": self.ratio}
+
+
+def parse():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--activities", "-n", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--requests", type=int, default=15, help="Timed requests a page.")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help=(
+            "Seconds a page may take in all; past them its SQL is stopped (the error is "
+            "reported) and no more requests are made."
+        ),
+    )
+    parser.add_argument("--only", help="Only scenarios whose name contains this.")
+    parser.add_argument("--output", type=Path, help="Base name of the .json and .md report.")
+    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--check-sizes", type=int, nargs=2, default=[200, 600])
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # for --check's children
+    return parser.parse_args()
+
+
+def setup_django():
+    os.environ.update(
+        DJANGO_DEBUG="0",
+        DJANGO_SECURE="0",
+        DJANGO_ALLOWED_HOSTS="testserver,localhost",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    sys.path.insert(0, str(ROOT))
+    warnings.filterwarnings("ignore", message="No directory at")  # WhiteNoise, no collectstatic
+    import django
+
+    django.setup()
+    logging.disable(logging.WARNING)  # no "Not Found" line for each deep page past the end
+
+
+def prepare(activities, seed):
+    """Migrate; fill an empty database with a demo set of `activities`."""
+    from django.core.management import call_command
+
+    from cooperation.models import Activity, Organisation
+
+    call_command("migrate", verbosity=0)
+    if Activity.objects.exists() or Organisation.objects.exists():
+        print(f"Measuring the {Activity.objects.count():,} activities already there.")
+        return None
+    started = time.monotonic()
+    call_command("generate_demo", activities=activities, seed=seed)
+    return time.monotonic() - started
+
+
+def scenarios():
+    """The pages to time. Add one as a line here; the values come from the data set."""
+    from django.db.models import Count
+
+    from cooperation.management.commands.generate_demo import COMMON_WORD, RARE_WORD
+    from cooperation.models import Activity, Participation, Publication
+
+    published = Activity.objects.public()
+
+    def biggest(queryset, key):
+        row = queryset.values(key).annotate(n=Count("*")).order_by("-n", key).values_list(key)[:1]
+        return row[0][0] if row else ""
+
+    def on_published(model):
+        return model.objects.filter(activity__publication=Publication.PUBLISHED)
+
+    organisation = biggest(on_published(Participation), "organisation__slug")
+    area = biggest(on_published(Activity.areas.through), "area__slug")
+    country = biggest(on_published(Activity.countries.through), "country_id")
+    region = biggest(on_published(Activity.regions.through), "region__slug")
+    agreement = biggest(published.filter(agreement__publication="published"), "agreement")
+    bounds = published.order_by("pk").values_list("pk", flat=True)
+    middle = (bounds.first() + bounds.last()) // 2
+    activity = published.filter(pk__gte=middle).order_by("pk").values_list("pk", flat=True)[0]
+
+    def activities(**params):
+        return "/activities/?" + urlencode(params)
+
+    return [
+        Scenario("home", "/"),
+        Scenario("activities", "/activities/"),
+        Scenario("organisations", "/organisations/"),
+        Scenario("areas", "/areas/"),
+        Scenario("agreements", "/agreements/"),
+        Scenario("organisation (biggest)", f"/organisations/{organisation}/"),
+        Scenario("area (biggest)", f"/areas/{area}/"),
+        Scenario("agreement (biggest)", f"/agreements/{agreement}/"),
+        Scenario("activity (typical)", f"/activities/{activity}/"),
+        Scenario("filter organisation", activities(organisation=organisation)),
+        Scenario("filter area", activities(area=area)),
+        Scenario("filter role", activities(role="funding")),
+        Scenario("filter status", activities(status="implementation")),
+        Scenario("filter country", activities(country=country)),
+        Scenario("filter region", activities(region=region)),
+        Scenario("filter agreement", activities(agreement=agreement)),
+        Scenario(
+            "filter start dates",
+            activities(start_date_after="2010-01-01", start_date_before="2012-12-31"),
+        ),
+        Scenario("search common", activities(q=COMMON_WORD)),
+        Scenario("search rare", activities(q=RARE_WORD)),
+        Scenario("page 2", activities(page=2)),
+        Scenario("page 200", activities(page=200)),
+        Scenario("page 20000", activities(page=20_000)),
+        # Once the list has keyset cursors: the cursor of row 500,000, e.g.
+        # Scenario("cursor row 500000", activities(cursor=cursor_at(500_000))),
+        Scenario("sort title", activities(sort="title")),
+        Scenario("sort -title", activities(sort="-title")),
+        Scenario("sort start", activities(sort="start")),
+        Scenario("admin activities", "/admin/cooperation/activity/", admin=True),
+        Scenario(
+            "admin activities search", f"/admin/cooperation/activity/?q={COMMON_WORD}", admin=True
+        ),
+        Scenario("admin organisations", "/admin/cooperation/organisation/", admin=True),
+        Scenario("admin agreements", "/admin/cooperation/agreement/", admin=True),
+        Scenario("admin citations", "/admin/cooperation/citation/", admin=True),
+        Scenario(
+            "admin activity form", f"/admin/cooperation/activity/{activity}/change/", admin=True
+        ),
+    ]
+
+
+class Deadline:
+    """Stops the database work of a request that runs past `seconds`."""
+
+    def __init__(self, seconds):
+        from django.db import connection
+
+        self.connection, self.seconds = connection, seconds
+
+    def __enter__(self):
+        self.connection.ensure_connection()
+        if self.connection.vendor == "postgresql":
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = %s", [int(self.seconds * 1000)])
+        elif self.connection.vendor == "sqlite":
+            end = time.monotonic() + self.seconds
+            self.connection.connection.set_progress_handler(
+                lambda: int(time.monotonic() > end), 10_000
+            )
+        return self
+
+    def __exit__(self, *exc):
+        if self.connection.vendor == "postgresql":
+            with self.connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = 0")
+        elif self.connection.vendor == "sqlite":
+            self.connection.connection.set_progress_handler(None, 0)
+
+
+def rows_query(response):
+    """The SQL and parameters of the query that fetched a list page's rows, if a list."""
+    from django.core.exceptions import EmptyResultSet
+
+    context = response.context
+    if context is None:
+        return None
+    for key in ["cl", "page_obj"]:
+        try:
+            found = context[key]
+        except KeyError:
+            continue
+        rows = found.result_list if key == "cl" else found.object_list
+        if hasattr(rows, "query"):
+            try:
+                return rows.query.sql_with_params()
+            except EmptyResultSet:  # A filter that matches nothing, without asking.
+                return None
+    return None
+
+
+def time_floor(sql, params, budget):
+    from django.db import connection
+
+    samples = []
+    with Deadline(budget):
+        for _ in range(5):
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                cursor.fetchall()
+            samples.append((time.perf_counter() - started) * 1000)
+    return sorted(samples)[len(samples) // 2]
+
+
+def measure(scenario, clients, requests, budget):
+    from django.db import connection
+    from django.test.utils import (
+        CaptureQueriesContext,
+        setup_test_environment,
+        teardown_test_environment,
+    )
+
+    client = clients["admin" if scenario.admin else "public"]
+    result = Result(scenario.name, scenario.url, scenario.admin)
+    started = time.monotonic()
+    # The warm-up records the queries and the template context; the timed requests do not.
+    setup_test_environment()
+    try:
+        with Deadline(budget), CaptureQueriesContext(connection) as queries:
+            response = client.get(scenario.url)
+            first = (time.monotonic() - started) * 1000
+    except Exception as error:  # A stopped query, or a page that fails: report, go on.
+        result.status = f"{type(error).__name__}"
+        return result
+    finally:
+        teardown_test_environment()
+    result.status, result.queries, result.bytes = (
+        response.status_code,
+        len(queries),
+        len(response.content),
+    )
+    query = rows_query(response)
+    for _ in range(requests):
+        left = budget - (time.monotonic() - started)
+        if left <= 0:
+            break
+        begun = time.perf_counter()
+        try:
+            with Deadline(left):
+                client.get(scenario.url)
+        except Exception:
+            break
+        result.samples.append((time.perf_counter() - begun) * 1000)
+    if not result.samples:
+        result.samples = [first]  # Too slow to repeat: the warm-up is the one sample.
+    if query and response.status_code == 200:
+        with contextlib.suppress(Exception):  # A floor past the budget stays blank.
+            result.floor_ms = time_floor(*query, budget)
+    return result
+
+
+def logged_in_admin():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def run(args):
+    from django.db import connection
+    from django.test import Client, override_settings
+
+    generated = prepare(args.activities, args.seed)
+    from cooperation.models import Activity
+
+    plain_static = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    results = []
+    with override_settings(STORAGES=plain_static):
+        clients = {"public": Client(), "admin": logged_in_admin()}
+        for scenario in scenarios():
+            if args.only and args.only not in scenario.name:
+                continue
+            result = measure(scenario, clients, args.requests, args.budget)
+            results.append(result)
+            print(format_row(result), flush=True)
+    return {
+        "vendor": connection.vendor,
+        "activities": Activity.objects.count(),
+        "generated_seconds": generated,
+        "requests": args.requests,
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "results": [result.row() for result in results],
+    }
+
+
+COLUMNS = ["scenario", "status", "p50 ms", "p95 ms", "n", "queries", "KB", "floor ms", "x floor"]
+WIDTHS = [26, 6, 9, 9, 3, 7, 7, 9, 8]
+
+
+def number(value, digits=1):
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def cells(result):
+    return [
+        result.name,
+        str(result.status),
+        number(result.p50),
+        number(result.p95),
+        str(len(result.samples)),
+        "" if result.queries is None else str(result.queries),
+        number(result.bytes / 1000 if result.bytes is not None else None),
+        number(result.floor_ms, 2),
+        number(result.ratio),
+    ]
+
+
+def format_row(result):
+    values = cells(result)
+    return "  ".join(
+        value.ljust(width) if index == 0 else value.rjust(width)
+        for index, (value, width) in enumerate(zip(values, WIDTHS, strict=True))
+    )
+
+
+def markdown(report):
+    lines = [
+        f"{report['vendor']}, {report['activities']:,} activities, "
+        f"{report['requests']} requests a page, {report['when']}",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(["---"] + ["---:"] * (len(COLUMNS) - 1)) + "|",
+    ]
+    for row in report["results"]:
+        result = Result(**{key: row[key] for key in Result.__dataclass_fields__})
+        lines.append("| " + " | ".join(cells(result)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(report, output):
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    output.with_suffix(".md").write_text(markdown(report))
+    print(f"Wrote {output.with_suffix('.json')} and {output.with_suffix('.md')}.")
+
+
+def database_for_check(size):
+    """A DATABASE_URL for one --check size, and how to remove it afterwards."""
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        path = Path(tempfile.mkdtemp(prefix="bench-check-")) / f"demo-{size}.sqlite3"
+        return f"sqlite:///{path}", lambda: [p.unlink() for p in path.parent.glob("*")]
+    import psycopg
+
+    parts = urlsplit(base)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_bench_check_{size}"
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+
+    def execute(sql):
+        with psycopg.connect(admin_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+    execute(f'DROP DATABASE IF EXISTS "{name}"')
+    execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), lambda: execute(
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    )
+
+
+def check(args):
+    # Stopped from outside, still drop the databases made for the check (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    reports = []
+    for size in args.check_sizes:
+        url, remove = database_for_check(size)
+        report_path = Path(tempfile.mkdtemp(prefix="bench-check-")) / "report.json"
+        try:
+            command = [
+                sys.executable,
+                __file__,
+                f"--activities={size}",
+                f"--seed={args.seed}",
+                f"--requests={args.requests}",
+                f"--budget={args.budget}",
+                f"--json={report_path}",
+            ]
+            print(f"\n== {size} activities", flush=True)
+            subprocess.run(command, env={**os.environ, "DATABASE_URL": url}, check=True)
+            reports.append(json.loads(report_path.read_text()))
+        finally:
+            remove()
+    small, large = ({row["name"]: row for row in report["results"]} for report in reports)
+    failures = []
+    for name, row in small.items():
+        other = large.get(name, {})
+        if row["queries"] is None or other.get("queries") is None:
+            stopped = row if row["queries"] is None else other
+            failures.append(f"{name}: no answer ({stopped['status']}) within the budget")
+        elif row["queries"] != other.get("queries"):
+            failures.append(
+                f"{name}: {row['queries']} queries at {args.check_sizes[0]} activities, "
+                f"{other.get('queries')} at {args.check_sizes[1]}"
+            )
+        for each in [row, other]:
+            if not each.get("admin") and (each.get("bytes") or 0) > PAGE_LIMIT:
+                failures.append(f"{name}: {each['bytes']:,} bytes, over {PAGE_LIMIT:,}")
+    print()
+    for failure in failures:
+        print(f"FAIL {failure}")
+    if not failures:
+        print(f"Query counts identical at {' and '.join(map(str, args.check_sizes))} activities;")
+        print(f"every public page under {PAGE_LIMIT:,} bytes.")
+    return 1 if failures else 0
+
+
+def main():
+    args = parse()
+    if args.check:
+        # Query counts and sizes come from the warm-up request alone: no timed requests, and
+        # a page whose SQL runs past CHECK_BUDGET seconds at these sizes fails the check.
+        args.requests, args.budget = 0, min(args.budget, CHECK_BUDGET)
+        sys.exit(check(args))
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{OUT / f'demo-{args.activities}.sqlite3'}")
+    OUT.mkdir(parents=True, exist_ok=True)
+    setup_django()
+    print(
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(COLUMNS, WIDTHS, strict=True))
+        )
+    )
+    report = run(args)
+    if args.json:
+        args.json.write_text(json.dumps(report))
+        return
+    output = args.output or OUT / f"bench-{report['vendor']}-{args.activities}"
+    write(report, output)
+
+
+if __name__ == "__main__":
+    main()
