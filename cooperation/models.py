@@ -30,15 +30,36 @@ class SlugManager(models.Manager):
 ORGANISATION_DEPTH = 4
 
 
-def taking_part():
+def taking_part(organisation):
     """
     The condition that an organisation is a party to a published agreement or a participant
-    in a published activity. Each test is a subquery that does not depend on the row, which
-    the database runs once per query, however many times public() repeats it.
+    in a published activity; `organisation` refers to it (such as `OuterRef("pk")`). Each
+    test probes the link table's index for that one organisation.
     """
-    parties = Agreement.parties.through.objects.filter(agreement__publication=Publication.PUBLISHED)
-    participants = Participation.objects.filter(activity__publication=Publication.PUBLISHED)
-    return Q(pk__in=parties.values("organisation")) | Q(pk__in=participants.values("organisation"))
+    parties = Agreement.parties.through.objects.filter(
+        organisation=organisation, agreement__publication=Publication.PUBLISHED
+    )
+    participants = Participation.objects.filter(
+        organisation=organisation, activity__publication=Publication.PUBLISHED
+    )
+    return Exists(parties) | Exists(participants)
+
+
+def on_public_record():
+    """The condition that a citation supports a public record (see Citation.public())."""
+    return (
+        Q(activity__publication=Publication.PUBLISHED)
+        | Q(agreement__publication=Publication.PUBLISHED)
+        | Q(area__in=Area.objects.public())
+        | Q(region__in=Region.objects.public())
+        | Q(
+            Exists(
+                Organisation.objects.filter(
+                    taking_part(OuterRef("pk")), pk=OuterRef("organisation")
+                )
+            )
+        )
+    )
 
 
 def squashed(name):
@@ -52,18 +73,28 @@ class OrganisationQuerySet(models.QuerySet):
         Organisations the public may see: a party to a published agreement, a participant
         in a published activity, a publisher of a source cited on a public record, and the
         organisations above any of those (parent, grandparent, up to ORGANISATION_DEPTH).
+        Every test is a correlated probe of an index, so the cost grows with the number of
+        organisations asked about, not with the number of activities.
         """
-        publishers = Source.publishers.through.objects.filter(
-            source__in=Source.objects.cited_publicly()
-        )
-        in_own_right = Organisation.objects.filter(
-            taking_part() | Q(pk__in=publishers.values("organisation"))
-        )
-        shown = Q(pk__in=in_own_right.values("pk"))
+
+        def in_own_right(organisation):
+            # Cited on a published activity or agreement: the records that make the others
+            # public. Citations of areas, regions and organisations come with those.
+            cited = Citation.objects.filter(
+                Q(activity__publication=Publication.PUBLISHED)
+                | Q(agreement__publication=Publication.PUBLISHED),
+                source=OuterRef("source"),
+            )
+            publisher = Source.publishers.through.objects.filter(
+                Exists(cited), organisation=organisation
+            )
+            return taking_part(organisation) | Exists(publisher)
+
+        pk = OuterRef("pk")
+        shown = in_own_right(pk)
         for depth in range(1, ORGANISATION_DEPTH + 1):
-            above = "__".join(["parent"] * depth)
-            ancestors = in_own_right.filter(**{f"{above}__isnull": False}).values(above)
-            shown |= Q(pk__in=ancestors)
+            below = Organisation.objects.filter(**{"__".join(["parent"] * depth): pk})
+            shown |= Exists(below.filter(in_own_right(OuterRef("pk"))))
         return self.filter(shown)
 
     def resembling(self, name, acronym=""):
@@ -751,14 +782,9 @@ class SourceQuerySet(models.QuerySet):
         in its own right (it takes part in a published agreement or activity), as its being
         the publisher of a cited source depends on this.
         """
-        on_public_record = (
-            Q(activity__publication=Publication.PUBLISHED)
-            | Q(agreement__publication=Publication.PUBLISHED)
-            | Q(area__in=Area.objects.public())
-            | Q(region__in=Region.objects.public())
-            | Q(organisation__in=Organisation.objects.filter(taking_part()))
+        return self.filter(
+            Exists(Citation.objects.filter(on_public_record(), source=OuterRef("pk")))
         )
-        return self.filter(pk__in=Citation.objects.filter(on_public_record).values("source"))
 
 
 class Source(models.Model):

@@ -123,7 +123,9 @@ def test_sqlite_options_in_database_url_win(tmp_path):
     assert database_settings(sqlite_url, code) == ["5"]
 
 
-def test_postgresql_gets_no_sqlite_options():
-    code = "from django.db import connection; print(sorted(connection.settings_dict['OPTIONS']))"
+def test_postgresql_gets_no_sqlite_options_and_no_jit():
+    code = "from django.db import connection; print(connection.settings_dict['OPTIONS'])"
 
-    assert database_settings("postgres://tracker@db.example.org:5432/tracker", code) == ["[]"]
+    options = database_settings("postgres://tracker@db.example.org:5432/tracker", code)
+
+    assert options == ["{'options':", "'-c", "jit=off'}"]
