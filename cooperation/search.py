@@ -27,11 +27,13 @@ generated column cannot change type: a migration that alters `title`, `descripti
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import NotSupportedError, connections
-from django.db.models import Exists, Expression, F, FloatField, OuterRef, Q
+from django.db.models import Q
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.where import WhereNode
 
 #: A word: a run of Unicode letters and digits (not the underscore, as neither engine
 #: counts it as part of a word).
@@ -81,16 +83,18 @@ def activities(queryset, text):
     terms = _terms(text)
     if not terms:
         return queryset.none()
-    from .models import Participation
-
     vendor = _vendor(queryset)
     condition = Q()
     for term in terms:
-        organisations = _matching(vendor, ORGANISATIONS, [term])
-        through_organisation = Participation.objects.filter(
-            activity=OuterRef("pk"), organisation__in=organisations
+        # One set of ids per word, text matches and participations together: an OR of
+        # an IN and an EXISTS would make SQLite visit every activity to test both.
+        text_ids = _matching(vendor, ACTIVITIES, [term])
+        organisation_ids = _matching(vendor, ORGANISATIONS, [term])
+        sql = (
+            f"{text_ids.sql} UNION SELECT activity_id FROM cooperation_participation "
+            f"WHERE organisation_id IN ({organisation_ids.sql})"
         )
-        condition &= Q(pk__in=_matching(vendor, ACTIVITIES, [term])) | Exists(through_organisation)
+        condition &= Q(pk__in=RawSQL(sql, [*text_ids.params, *organisation_ids.params]))
     return queryset.filter(condition)
 
 
@@ -106,15 +110,71 @@ def agreements(queryset, text):
 
 def ranked(queryset, text):
     """
-    `queryset` of activities, best match for `text` first, then in its own order. A word
-    in the title counts for more than one in the description; an activity found only
-    through an organisation comes after those whose text matches.
+    The rows of `queryset` of activities, best match for `text` first, then in the
+    queryset's own order: a list for a paginator, fetching each page as it is sliced. A
+    word in the title counts for more than one in the description; an activity found
+    only through an organisation comes after those whose text matches.
+
+    It reads every id of `queryset` and scores them in one query: call it only when the
+    rows are few (see `count_up_to`). A score per row in SQL would open a full-text
+    cursor per row, and FTS5's bm25 then recounts every word's rows each time.
     """
     terms = _terms(text)
     if not terms:
         return queryset
-    score = _Score(ACTIVITIES, terms)
-    return queryset.order_by(score.desc(nulls_last=True), *queryset.query.order_by)
+    ids = list(queryset.values_list("pk", flat=True))
+    scores = _scores(_vendor(queryset), queryset.db, ACTIVITIES, terms, ids)
+    ids.sort(key=lambda pk: -scores.get(pk, 0.0))  # Stable: ties keep the queryset's order.
+    return Ranked(queryset, ids)
+
+
+class Ranked(Sequence):
+    """Rows of `queryset` in the order of `ids`, fetched a slice at a time."""
+
+    ordered = True
+
+    def __init__(self, queryset, ids):
+        # The ids are already filtered: fetch them without the conditions again, keeping
+        # the queryset's select_related and prefetch_related.
+        self.queryset = queryset.all()
+        self.queryset.query.where = WhereNode()
+        self.model = queryset.model
+        self.ids = ids
+
+    def __len__(self):
+        return len(self.ids)
+
+    def count(self, value=None):
+        return len(self.ids) if value is None else super().count(value)
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return self[index : index + 1][0] if index >= 0 else self[len(self) + index]
+        ids = self.ids[index]
+        rows = self.queryset.in_bulk(ids)
+        return [rows[pk] for pk in ids if pk in rows]
+
+
+def _scores(vendor, using, index, terms, ids):
+    """How well each of `ids` matches any of `terms`: higher is better, absent is no match."""
+    if not ids:
+        return {}
+    query = _query(vendor, terms, "or")
+    with connections[using].cursor() as cursor:
+        if vendor == "sqlite":
+            weights = ", ".join(str(PG_WEIGHTS[weight]) for weight in index.weights)
+            cursor.execute(
+                f"SELECT rowid, -bm25({index.name}, {weights}) FROM {index.name} "
+                f"WHERE {index.name} MATCH %s AND rowid BETWEEN %s AND %s",
+                [query, min(ids), max(ids)],
+            )
+        else:
+            cursor.execute(
+                f"SELECT id, ts_rank(search_vector, to_tsquery('simple', %s)) "
+                f"FROM {index.table} WHERE id = ANY(%s)",
+                [query, ids],
+            )
+        return dict(cursor.fetchall())
 
 
 def count_up_to(queryset, limit):
@@ -160,40 +220,6 @@ def _matching(vendor, index, terms):
     else:
         sql = f"SELECT id FROM {index.table} WHERE search_vector @@ to_tsquery('simple', %s)"
     return RawSQL(sql, [query])
-
-
-class _Score(Expression):
-    """How well a row of `index` matches any of the terms: higher is better, null is no match."""
-
-    output_field = FloatField()
-
-    def __init__(self, index, terms):
-        super().__init__()
-        self.index = index
-        self.terms = terms
-        self.pk = F("pk")
-
-    def get_source_expressions(self):
-        return [self.pk]
-
-    def set_source_expressions(self, exprs):
-        (self.pk,) = exprs
-
-    def as_sql(self, compiler, connection):
-        pk, pk_params = compiler.compile(self.pk)
-        name, table = self.index.name, self.index.table
-        if connection.vendor == "sqlite":
-            weights = ", ".join(str(PG_WEIGHTS[weight]) for weight in self.index.weights)
-            sql = (
-                f"(SELECT -bm25({name}, {weights}) FROM {name} "
-                f"WHERE {name} MATCH %s AND {name}.rowid = {pk})"
-            )
-        else:
-            sql = (
-                "(SELECT ts_rank(search.search_vector, to_tsquery('simple', %s)) "
-                f"FROM {table} search WHERE search.id = {pk})"
-            )
-        return sql, [_query(connection.vendor, self.terms, "or"), *pk_params]
 
 
 # Installing and repairing

@@ -407,9 +407,9 @@ def test_activity_list_search_query_count_pinned(client, django_assert_num_queri
         ParticipationFactory(activity=activity)
         ParticipationFactory(activity=activity)
 
-    # Count up to the relevance limit, count, page, participants, areas; the organisation,
-    # area, agreement and region options.
-    with django_assert_num_queries(9):
+    # Count up to the relevance limit, the ids, their scores, the page, participants,
+    # areas; the organisation, area, agreement and region options.
+    with django_assert_num_queries(10):
         response = page(client, "activity-list", q="training")
 
     assert len(titles(response)) == min(size, 25)
