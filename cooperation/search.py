@@ -325,8 +325,8 @@ def rebuild(connection):
 
 def repair_after_migrate(using, **kwargs):
     """
-    After `migrate`: if the search was installed once (its SQLite table or PostgreSQL
-    column is there) but a table rebuilt by a migration lost its triggers, repair it.
+    After `migrate` on SQLite: if the search tables exist (migration 0005 is applied) but
+    a table rebuilt by a later migration lost its triggers, put them back and reindex.
     """
     connection = connections[using]
     with connection.cursor() as cursor:
