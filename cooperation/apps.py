@@ -9,5 +9,7 @@ class CooperationConfig(AppConfig):
 
     def ready(self):
         from .roles import apply_roles
+        from .search import repair_after_migrate
 
         post_migrate.connect(apply_roles, sender=self)
+        post_migrate.connect(repair_after_migrate, sender=self)

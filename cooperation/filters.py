@@ -1,7 +1,5 @@
 import functools
 import re
-from functools import reduce
-from operator import or_
 
 import django_filters
 from django import forms
@@ -12,6 +10,7 @@ from django.db.models.functions import Lower
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
+from . import search
 from .models import (
     Activity,
     ActivityStatus,
@@ -32,6 +31,8 @@ SEARCH_MAX_LENGTH = 200
 CANDIDATES_SHOWN = 20
 #: The query parameters that place a list's page: a changed filter starts from the first.
 PAGE_PARAMETERS = ["page", "after", "before"]
+#: Search results are sorted by relevance when there are at most this many.
+RELEVANCE_LIMIT = 10_000
 
 
 class FilterForm(forms.Form):
@@ -287,15 +288,25 @@ class OrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*qs.query.order_by, "-pk" if value[0].startswith("-") else "pk")
 
 
-def search_filter(label, *fields):
-    """A free-text filter: rows with `value` in any of `fields`, ignoring case."""
+def search_filter(label, find):
+    """A free-text filter: the rows `find(queryset, text)` returns (see search.py)."""
 
-    def search(queryset, name, value):
-        return queryset.filter(
-            reduce(or_, (Q(**{f"{field}__icontains": value}) for field in fields))
-        )
+    def method(queryset, name, value):
+        return find(queryset, value)
 
-    return django_filters.CharFilter(label=label, method=search, max_length=SEARCH_MAX_LENGTH)
+    return django_filters.CharFilter(label=label, method=method, max_length=SEARCH_MAX_LENGTH)
+
+
+def contains_filter(label, *fields):
+    """A free-text filter: rows with the text in any of `fields`, ignoring case."""
+
+    def method(queryset, name, value):
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+    return django_filters.CharFilter(label=label, method=method, max_length=SEARCH_MAX_LENGTH)
 
 
 def linked_to(queryset, relation, value):
@@ -318,7 +329,7 @@ def date_input():
 
 
 class ActivityFilter(django_filters.FilterSet):
-    q = search_filter("Search titles and descriptions", "title", "description")
+    q = search_filter("Search titles, descriptions and organisations", search.activities)
     organisation = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         method="filter_organisation",
@@ -383,7 +394,7 @@ class ActivityFilter(django_filters.FilterSet):
             ("-title", "Title, Z to A"),
         ],
         label="Sort by",
-        empty_label="Latest first",
+        empty_label="Latest first, or best match when searching",
     )
 
     class Meta:
@@ -403,6 +414,25 @@ class ActivityFilter(django_filters.FilterSet):
             "sort",
         ]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: "relevance", "too-many" (a search with more matches than RELEVANCE_LIMIT, left
+        #: in the chosen order) or "" (no search, or a sort chosen explicitly).
+        self.search_order = ""
+        self.relevance_limit = RELEVANCE_LIMIT
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        text = self.form.cleaned_data.get("q")
+        if text and not self.form.cleaned_data.get("sort"):
+            limit = self.relevance_limit
+            if search.count_up_to(queryset, limit + 1) <= limit:
+                queryset = search.ranked(queryset, text)
+                self.search_order = "relevance"
+            else:
+                self.search_order = "too-many"
+        return queryset
+
     def filter_organisation(self, queryset, name, value):
         return queryset.involving(value, role=self.form.cleaned_data.get("role"))
 
@@ -415,7 +445,7 @@ class ActivityFilter(django_filters.FilterSet):
 
 
 class OrganisationFilter(django_filters.FilterSet):
-    q = search_filter("Search names and acronyms", "name", "acronym")
+    q = search_filter("Search names and acronyms", search.organisations)
     kind = django_filters.ChoiceFilter(
         choices=OrganisationKind, label="Kind", empty_label="Any kind"
     )
@@ -436,7 +466,8 @@ class OrganisationFilter(django_filters.FilterSet):
 
 
 class AreaFilter(django_filters.FilterSet):
-    q = search_filter("Search names and descriptions", "name", "description")
+    # A few dozen areas: a substring search costs nothing and finds parts of words.
+    q = contains_filter("Search names and descriptions", "name", "description")
     kind = django_filters.ChoiceFilter(choices=AreaKind, label="Kind", empty_label="Any kind")
 
     class Meta:
@@ -446,7 +477,8 @@ class AreaFilter(django_filters.FilterSet):
 
 
 class RegionFilter(django_filters.FilterSet):
-    q = search_filter("Search names", "name")
+    # A few dozen regions, as areas.
+    q = contains_filter("Search names", "name")
 
     class Meta:
         form = FilterForm
@@ -455,7 +487,7 @@ class RegionFilter(django_filters.FilterSet):
 
 
 class AgreementFilter(django_filters.FilterSet):
-    q = search_filter("Search titles and summaries", "title", "summary")
+    q = search_filter("Search titles and summaries", search.agreements)
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
     party = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
-from django.db.models import F, OrderBy, Q, prefetch_related_objects
+from django.db.models import F, OrderBy, Q, QuerySet, prefetch_related_objects
 from django.utils.functional import cached_property
 
 #: The most rows a list counts exactly; beyond, it says "more than" this.
@@ -30,9 +30,11 @@ class InvalidCursor(ValueError):
     pass
 
 
-def bounded_count(queryset):
-    """The number of rows, counting no more than COUNT_LIMIT + 1 of them."""
-    return queryset.order_by()[: COUNT_LIMIT + 1].count()
+def bounded_count(rows):
+    """The number of rows, counting no more than COUNT_LIMIT + 1 of a queryset's."""
+    if not isinstance(rows, QuerySet):
+        return len(rows)  # Search results in relevance order are a list already bounded.
+    return rows.order_by()[: COUNT_LIMIT + 1].count()
 
 
 class BoundedPaginator(Paginator):
@@ -62,6 +64,8 @@ class Key:
     @classmethod
     def of(cls, queryset):
         """The key of `queryset`'s order, or None if keyset pages cannot follow it."""
+        if not isinstance(queryset, QuerySet):
+            return None
         terms = list(queryset.query.order_by)
         if len(terms) != 2:
             return None

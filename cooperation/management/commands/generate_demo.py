@@ -479,12 +479,10 @@ class Command(BaseCommand):
         self.say("analyzed")
 
     def rebuild_search(self):
-        # HOOK: the full-text index (cooperation/search.py, under way) keeps itself in step
-        # with triggers or generated columns; where it offers rebuild(), run it once here.
-        try:
-            from cooperation import search
-        except ImportError:
-            return
-        if hasattr(search, "rebuild"):
+        # Triggers (SQLite) and generated columns (PostgreSQL) index the rows as they are
+        # inserted; rebuild only where the index is missing a part.
+        from cooperation import search
+
+        if not search.installed(connection):
             self.say("rebuilding the search index")
-            search.rebuild()
+            search.rebuild(connection)
