@@ -9,7 +9,6 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
-from django.utils.translation import ngettext
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
@@ -279,6 +278,13 @@ class PublishableAdmin(CuratedAdmin):
             reversion.set_comment("Published.")
         return not problems
 
+    def counted(self, records, singular, plural):
+        """A message such as "3 activities were published." for `records`."""
+        count = len(records)
+        if count == 1:
+            return f"1 {self.opts.verbose_name} {singular}."
+        return f"{count} {self.opts.verbose_name_plural} {plural}."
+
     @admin.action(description="Publish selected %(verbose_name_plural)s", permissions=["publish"])
     def publish(self, request, queryset):
         published = [
@@ -290,16 +296,7 @@ class PublishableAdmin(CuratedAdmin):
             reversion.set_comment("Published.")
             self.message_user(
                 request,
-                ngettext(
-                    "%(count)d %(name)s was published.",
-                    "%(count)d %(names)s were published.",
-                    len(published),
-                )
-                % {
-                    "count": len(published),
-                    "name": self.opts.verbose_name,
-                    "names": self.opts.verbose_name_plural,
-                },
+                self.counted(published, "was published", "were published"),
                 messages.SUCCESS,
             )
 
@@ -313,16 +310,7 @@ class PublishableAdmin(CuratedAdmin):
         reversion.set_comment("Returned to draft.")
         self.message_user(
             request,
-            ngettext(
-                "%(count)d %(name)s was returned to draft.",
-                "%(count)d %(names)s were returned to draft.",
-                len(records),
-            )
-            % {
-                "count": len(records),
-                "name": self.opts.verbose_name,
-                "names": self.opts.verbose_name_plural,
-            },
+            self.counted(records, "was returned to draft", "were returned to draft"),
             messages.SUCCESS,
         )
 
@@ -462,12 +450,8 @@ class RegionAdmin(CuratedAdmin):
     inlines = [CitationInline]
 
 
-@admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
-    """ISO 3166 countries, loaded by a migration: staff choose them, nobody edits them."""
-
-    list_display = ["name", "code"]
-    search_fields = ["name", "code"]
+class ViewOnlyAdmin(admin.ModelAdmin):
+    """Rows that code writes and staff only read."""
 
     def has_add_permission(self, request):
         return False
@@ -477,6 +461,14 @@ class CountryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Country)
+class CountryAdmin(ViewOnlyAdmin):
+    """ISO 3166 countries, loaded by a migration: staff choose them, nobody edits them."""
+
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
 
 
 @admin.register(Person)
@@ -672,7 +664,7 @@ class CitationAdmin(CuratedAdmin):
 
 
 @admin.register(SeedLoad)
-class SeedLoadAdmin(admin.ModelAdmin):
+class SeedLoadAdmin(ViewOnlyAdmin):
     """The seed versions this database has loaded: `manage.py load_seed` writes, staff read."""
 
     list_display = ["version", "loaded_at", "reset", "row_count"]
@@ -680,17 +672,9 @@ class SeedLoadAdmin(admin.ModelAdmin):
     date_hierarchy = "loaded_at"
     search_fields = ["version"]
     fields = ["version", "loaded_at", "reset", "row_count", "natural_keys"]
+    # Not even deleted: without its record, the next load would bring back the rows staff
+    # deleted.
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Without its record, the next load would bring back the rows staff deleted.
-        return False
 
     @admin.display(description="rows")
     def row_count(self, seed_load):
