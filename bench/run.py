@@ -145,6 +145,7 @@ def scenarios():
 
     from cooperation.management.commands.generate_demo import COMMON_WORD, RARE_WORD
     from cooperation.models import Activity, Participation, Publication
+    from cooperation.paging import Key
 
     published = Activity.objects.public()
 
@@ -166,6 +167,13 @@ def scenarios():
 
     def activities(**params):
         return "/activities/?" + urlencode(params)
+
+    def cursor_at(row):
+        """The cursor that opens the public list at `row` (0-based), as its links carry."""
+        listed = published.newest_first()
+        return Key.of(listed).encode(listed[row])
+
+    deep_row = min(500_000, published.count() // 2)
 
     return [
         Scenario("home", "/"),
@@ -193,8 +201,8 @@ def scenarios():
         Scenario("page 2", activities(page=2)),
         Scenario("page 200", activities(page=200)),
         Scenario("page 20000", activities(page=20_000)),
-        # Once the list has keyset cursors: the cursor of row 500,000, e.g.
-        # Scenario("cursor row 500000", activities(cursor=cursor_at(500_000))),
+        # The cursor of row 500,000 (of the middle row in a smaller set).
+        Scenario("deep cursor", activities(after=cursor_at(deep_row))),
         Scenario("sort title", activities(sort="title")),
         Scenario("sort -title", activities(sort="-title")),
         Scenario("sort start", activities(sort="start")),

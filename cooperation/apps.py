@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 
 class CooperationConfig(AppConfig):
@@ -10,6 +10,9 @@ class CooperationConfig(AppConfig):
     def ready(self):
         from .roles import apply_roles
         from .search import repair_after_migrate
+        from .totals import forget
 
         post_migrate.connect(apply_roles, sender=self)
         post_migrate.connect(repair_after_migrate, sender=self)
+        for signal in [post_save, post_delete, m2m_changed]:
+            signal.connect(forget)

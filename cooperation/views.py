@@ -28,6 +28,7 @@ from .models import (
     Signatory,
 )
 from .paging import BoundedPaginator, CursorPage, InvalidCursor, Key, Pages, cursor_page
+from .totals import public_totals
 
 LATEST_ACTIVITIES = 5
 #: How many of its activities or agreements a record's page shows, newest first.
@@ -184,15 +185,10 @@ class HomeView(TemplateView):
     template_name = "cooperation/home.html"
 
     def get_context_data(self, **kwargs):
-        activities = Activity.objects.public()
+        latest = Activity.objects.public().newest_first()[:LATEST_ACTIVITIES]
         return super().get_context_data(
-            activity_count=activities.count(),
-            organisation_count=Organisation.objects.public().count(),
-            agreement_count=Agreement.objects.public().count(),
-            area_count=Area.objects.public().count(),
-            latest_activities=activities.newest_first().prefetch_related(participants(), "areas")[
-                :LATEST_ACTIVITIES
-            ],
+            latest_activities=latest.prefetch_related(participants(), "areas"),
+            **public_totals(),
             **kwargs,
         )
 

@@ -12,3 +12,11 @@ def settings_for_tests(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with no cached totals: rolled-back rows send no signal to drop them."""
+    from django.core.cache import cache
+
+    cache.clear()

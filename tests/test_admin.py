@@ -404,6 +404,35 @@ def test_admin_changelist_date_hierarchy_keeps_year(admin_client, model):
     assert list(response.context["cl"].result_list) == [wanted]
 
 
+def test_admin_date_hierarchy_offers_only_years_with_rows(admin_client):
+    for year in [2012, 2015, 2019]:
+        ActivityFactory(start_date=datetime.date(year, 3, 1))
+    ActivityFactory(start_date=None)
+    url = admin_url(Activity, "changelist")
+
+    response = admin_client.get(url)
+    choices = [choice["title"] for choice in response.context["choices"]]
+    links = [choice["link"] for choice in response.context["choices"]]
+
+    assert choices == ["2012", "2015", "2019"]
+    assert links[1] == "?start_date__year=2015"
+    assert response.context["cl"].result_count == 4
+    months = admin_client.get(url + links[1]).context["choices"]
+    assert [month["title"] for month in months] == ["March 2015"]
+
+
+def test_admin_date_hierarchy_of_one_year_opens_at_its_months(admin_client):
+    for month in [2, 5]:
+        ActivityFactory(start_date=datetime.date(2019, month, 1))
+
+    response = admin_client.get(admin_url(Activity, "changelist"))
+
+    assert [choice["title"] for choice in response.context["choices"]] == [
+        "February 2019",
+        "May 2019",
+    ]
+
+
 @pytest.mark.parametrize("user", ["admin_client", "staff_client"])
 @pytest.mark.parametrize("publish", [publish_by_action, publish_by_change_form])
 def test_activity_staff_journey(request, user, publish):

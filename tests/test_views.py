@@ -1456,3 +1456,15 @@ def test_activity_page_links_its_regions(client, world):
 def test_every_page_links_the_region_list(client, world):
     for name, *args in every_page(world):
         assertContains(page(client, name, *args), f'href="{reverse("cooperation:region-list")}"')
+
+
+def test_home_totals_are_kept_until_a_record_changes(client, django_assert_num_queries):
+    ActivityFactory()
+    assert page(client, "home").context["activity_count"] == 1
+
+    Activity.objects.update(title="Renamed without a signal")  # Kept: no signal, no recount.
+    with django_assert_num_queries(3):  # The latest activities, their participants and areas.
+        assert page(client, "home").context["activity_count"] == 1
+
+    ActivityFactory()
+    assert page(client, "home").context["activity_count"] == 2
