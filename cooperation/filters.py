@@ -24,6 +24,7 @@ from .models import (
     Participation,
     Region,
     Role,
+    linked,
 )
 
 SEARCH_MAX_LENGTH = 200
@@ -309,16 +310,14 @@ def contains_filter(label, *fields):
     return django_filters.CharFilter(label=label, method=method, max_length=SEARCH_MAX_LENGTH)
 
 
-def linked_to(queryset, relation, value):
+def linked_to(queryset, relation, value, counting=False):
     """
-    Rows of `queryset` linked to `value` through the many-to-many field `relation`:
-    an EXISTS subquery on the link table, so no join multiplies the rows.
+    Rows of `queryset` linked to `value` through the many-to-many field `relation`, read
+    from the link table as models.linked() chooses; no join multiplies the rows.
     """
     field = queryset.model._meta.get_field(relation)
-    links = field.remote_field.through.objects.filter(
-        **{field.m2m_field_name(): OuterRef("pk"), field.m2m_reverse_field_name(): value}
-    )
-    return queryset.filter(Exists(links))
+    links = field.remote_field.through.objects.filter(**{field.m2m_reverse_field_name(): value})
+    return linked(queryset, links, field.m2m_field_name(), counting)
 
 
 ORGANISATION_HELP = "Its name, acronym, or part of either."
@@ -328,7 +327,30 @@ def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ListFilterSet(django_filters.FilterSet):
+    """
+    The filters of a public list. `counted` holds the rows of `qs` filtered in the forms
+    that count fastest: a page in the list's order and its count are read differently
+    (see models.linked).
+    """
+
+    counting = False
+
+    @functools.cached_property
+    def counted(self):
+        if not self.is_bound:
+            return self.qs
+        self.counting = True
+        try:
+            return self.filter_queryset(self.queryset.all())
+        finally:
+            self.counting = False
+
+    def filter_linked(self, queryset, name, value):
+        return linked_to(queryset, name, value, self.counting)
+
+
+class ActivityFilter(ListFilterSet):
     q = search_filter("Search titles, descriptions and organisations", search.activities)
     organisation = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
@@ -346,7 +368,7 @@ class ActivityFilter(django_filters.FilterSet):
     area = SlugFilter(
         queryset=Area.objects.public(),
         field_name="areas",
-        method=linked_to,
+        method="filter_linked",
         label="Area",
         empty_label="Any area",
     )
@@ -362,14 +384,14 @@ class ActivityFilter(django_filters.FilterSet):
         queryset=Country.objects.public(),
         to_field_name="code",
         field_name="countries",
-        method=linked_to,
+        method="filter_linked",
         label="Country",
         empty_label="Any country",
     )
     region = SlugFilter(
         queryset=Region.objects.public(),
         field_name="regions",
-        method=linked_to,
+        method="filter_linked",
         label="Region",
         empty_label="Any region",
     )
@@ -424,9 +446,9 @@ class ActivityFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
         text = self.form.cleaned_data.get("q")
-        if text and not self.form.cleaned_data.get("sort"):
+        if text and not self.form.cleaned_data.get("sort") and not self.counting:
             limit = self.relevance_limit
-            if search.count_up_to(queryset, limit + 1) <= limit:
+            if search.count_up_to(self.counted, limit + 1) <= limit:
                 queryset = search.ranked(queryset, text)
                 self.search_order = "relevance"
             else:
@@ -434,7 +456,7 @@ class ActivityFilter(django_filters.FilterSet):
         return queryset
 
     def filter_organisation(self, queryset, name, value):
-        return queryset.involving(value, role=self.form.cleaned_data.get("role"))
+        return queryset.involving(value, self.form.cleaned_data.get("role"), self.counting)
 
     def filter_role(self, queryset, name, value):
         if self.form.cleaned_data.get("organisation"):
@@ -444,7 +466,7 @@ class ActivityFilter(django_filters.FilterSet):
         )
 
 
-class OrganisationFilter(django_filters.FilterSet):
+class OrganisationFilter(ListFilterSet):
     q = search_filter("Search names and acronyms", search.organisations)
     kind = django_filters.ChoiceFilter(
         choices=OrganisationKind, label="Kind", empty_label="Any kind"
@@ -465,7 +487,7 @@ class OrganisationFilter(django_filters.FilterSet):
         return queryset.partners_of(value)
 
 
-class AreaFilter(django_filters.FilterSet):
+class AreaFilter(ListFilterSet):
     # A few dozen areas: a substring search costs nothing and finds parts of words.
     q = contains_filter("Search names and descriptions", "name", "description")
     kind = django_filters.ChoiceFilter(choices=AreaKind, label="Kind", empty_label="Any kind")
@@ -476,7 +498,7 @@ class AreaFilter(django_filters.FilterSet):
         fields = ["q", "kind"]
 
 
-class RegionFilter(django_filters.FilterSet):
+class RegionFilter(ListFilterSet):
     # A few dozen regions, as areas.
     q = contains_filter("Search names", "name")
 
@@ -486,20 +508,20 @@ class RegionFilter(django_filters.FilterSet):
         fields = ["q"]
 
 
-class AgreementFilter(django_filters.FilterSet):
+class AgreementFilter(ListFilterSet):
     q = search_filter("Search titles and summaries", search.agreements)
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
     party = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         field_name="parties",
-        method=linked_to,
+        method="filter_linked",
         label="Party",
         help_text=ORGANISATION_HELP,
     )
     area = SlugFilter(
         queryset=Area.objects.public(),
         field_name="areas",
-        method=linked_to,
+        method="filter_linked",
         label="Area",
         empty_label="Any area",
     )

@@ -30,6 +30,25 @@ class SlugManager(models.Manager):
 ORGANISATION_DEPTH = 4
 
 
+#: A list narrowed to what one record links to (an area, a country, an organisation) is read
+#: from whichever side is smaller. When the record has fewer links than this, they are all
+#: read and the rows they name sorted; when it has more, the list is walked in its own order
+#: and each row's links probed, which finds a page after about page size × rows ÷ links
+#: probes. Either way a page costs a few thousand index lookups at most.
+FEW_LINKS = 5_000
+
+
+def linked(queryset, links, column, counting=False):
+    """
+    Rows of `queryset` named in the `column` of `links` (rows of a link table narrowed to
+    one record), in the form that reads fewest rows for a page (see FEW_LINKS). With
+    `counting`, in the form that counts fastest: from the links, whatever their number.
+    """
+    if counting or links[:FEW_LINKS].count() < FEW_LINKS:
+        return queryset.filter(pk__in=links.values(column))
+    return queryset.filter(Exists(links.filter(**{column: OuterRef("pk")})))
+
+
 def taking_part(organisation):
     """
     The condition that an organisation is a party to a published agreement or a participant
@@ -634,14 +653,12 @@ class Signatory(models.Model):
 
 
 class ActivityQuerySet(PublishableQuerySet):
-    def involving(self, organisation, role=None):
+    def involving(self, organisation, role=None, counting=False):
         """Activities in which `organisation` takes part (in `role`, if given)."""
-        participations = Participation.objects.filter(
-            activity=OuterRef("pk"), organisation=organisation
-        )
+        participations = Participation.objects.filter(organisation=organisation)
         if role:
             participations = participations.filter(role=role)
-        return self.filter(Exists(participations))
+        return linked(self, participations, "activity", counting)
 
     def newest_first(self):
         """Latest start date first, undated activities last, then the most recently added."""

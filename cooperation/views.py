@@ -2,7 +2,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, QuerySet
 from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -55,9 +55,11 @@ class Excerpt:
     plural: str
 
     @classmethod
-    def of(cls, queryset, size, list_name, query, noun, plural):
+    def of(cls, queryset, size, list_name, query, noun, plural, counted=None):
+        """`counted` is the same rows as `queryset` in a form that counts faster, if any."""
         url = f"{reverse(f'cooperation:{list_name}')}?{urlencode(query)}"
-        return cls(list(queryset[:size]), paging.bounded_count(queryset), url, noun, plural)
+        count = paging.bounded_count(queryset if counted is None else counted)
+        return cls(list(queryset[:size]), count, url, noun, plural)
 
     @property
     def more(self):
@@ -79,19 +81,39 @@ class Excerpt:
         return f"All {self.count:,} {self.plural}"
 
 
-def latest_activities(queryset, list_query, *prefetches):
-    """The newest published activities of `queryset` for a record's page."""
-    activities = queryset.newest_first().prefetch_related(*prefetches)
+def latest(listed, linked, list_name, list_query, noun, plural):
+    """
+    The latest rows of the public list `listed` that are linked to a record, for its page:
+    `linked(queryset, counting)` narrows a list to them (see models.linked).
+    """
     return Excerpt.of(
-        activities, LATEST_ON_RECORD, "activity-list", list_query, "activity", "activities"
+        linked(listed, False),
+        LATEST_ON_RECORD,
+        list_name,
+        list_query,
+        noun,
+        plural,
+        counted=linked(listed.order_by(), True),
     )
 
 
-def latest_agreements(queryset, list_query):
-    """The latest published agreements of `queryset` for a record's page."""
-    return Excerpt.of(
-        queryset, LATEST_ON_RECORD, "agreement-list", list_query, "agreement", "agreements"
-    )
+def latest_activities(linked, list_query, *prefetches):
+    listed = Activity.objects.public().newest_first().prefetch_related(*prefetches)
+    return latest(listed, linked, "activity-list", list_query, "activity", "activities")
+
+
+def latest_agreements(linked, list_query):
+    listed = Agreement.objects.public()
+    return latest(listed, linked, "agreement-list", list_query, "agreement", "agreements")
+
+
+def linked_to_record(relation, record):
+    """A `linked` for latest_activities() or latest_agreements(): through `relation`."""
+
+    def linked(queryset, counting):
+        return linked_to(queryset, relation, record, counting)
+
+    return linked
 
 
 def published_agreements(relation):
@@ -122,6 +144,16 @@ class FilterListView(FilterView):
     paginator_class = BoundedPaginator
     page_error = None
 
+    @property
+    def counted(self):
+        """The rows listed, in the form that counts fastest; a search's ranked list as it is."""
+        if isinstance(self.object_list, QuerySet) and self.object_list is self.filterset.qs:
+            return self.filterset.counted
+        return self.object_list
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return super().get_paginator(queryset, per_page, counted=self.counted, **kwargs)
+
     def paginate_queryset(self, queryset, page_size):
         after, before = self.request.GET.get("after"), self.request.GET.get("before")
         key = Key.of(queryset)
@@ -143,7 +175,9 @@ class FilterListView(FilterView):
         queryset = self.object_list
         context["pages"] = Pages.of(context["paginator"], context["page_obj"], Key.of(queryset))
         context["result_count"] = (
-            context["paginator"].count if context["paginator"] else paging.bounded_count(queryset)
+            context["paginator"].count
+            if context["paginator"]
+            else paging.bounded_count(self.counted)
         )
         context["count_is_exact"] = context["result_count"] <= paging.COUNT_LIMIT
         context["count_limit"] = paging.COUNT_LIMIT
@@ -226,11 +260,12 @@ class OrganisationDetailView(PublicDetailView):
         partners = Organisation.objects.partners_of(organisation)
         return super().get_context_data(
             activities=latest_activities(
-                Activity.objects.public().involving(organisation), query, own_roles
+                lambda activities, counting: activities.involving(organisation, None, counting),
+                query,
+                own_roles,
             ),
             agreements=latest_agreements(
-                linked_to(Agreement.objects.public(), "parties", organisation),
-                {"party": organisation.slug},
+                linked_to_record("parties", organisation), {"party": organisation.slug}
             ),
             partners=Excerpt.of(
                 partners,
@@ -257,14 +292,9 @@ class AreaDetailView(PublicDetailView):
         query = {"area": area.slug}
         return super().get_context_data(
             activities=latest_activities(
-                linked_to(Activity.objects.public(), "areas", area),
-                query,
-                participants(),
-                "areas",
+                linked_to_record("areas", area), query, participants(), "areas"
             ),
-            agreements=latest_agreements(
-                linked_to(Agreement.objects.public(), "areas", area), query
-            ),
+            agreements=latest_agreements(linked_to_record("areas", area), query),
             **kwargs,
         )
 
@@ -281,7 +311,7 @@ class RegionDetailView(PublicDetailView):
         region = self.object
         return super().get_context_data(
             activities=latest_activities(
-                linked_to(Activity.objects.public(), "regions", region),
+                linked_to_record("regions", region),
                 {"region": region.slug},
                 participants(),
                 "areas",
@@ -313,7 +343,7 @@ class AgreementDetailView(PublicDetailView):
         agreement = self.object
         return super().get_context_data(
             activities=latest_activities(
-                Activity.objects.public().filter(agreement=agreement),
+                lambda activities, counting: activities.filter(agreement=agreement),
                 {"agreement": agreement.pk},
                 participants(),
                 "areas",

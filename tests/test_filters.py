@@ -5,10 +5,17 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
+from cooperation import models
 from cooperation.filters import CANDIDATES_SHOWN
 from cooperation.models import Publication, Role
 
-from .factories import ActivityFactory, AgreementFactory, OrganisationFactory, ParticipationFactory
+from .factories import (
+    ActivityFactory,
+    AgreementFactory,
+    AreaFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -273,3 +280,32 @@ def test_agreement_filter_label_ignores_case(client, agreements):
     )
 
     assert titles(response) == ["Under first"]
+
+
+@pytest.mark.parametrize("few_links", [1, 3, 5_000], ids=["walked", "edge", "read"])
+def test_linked_filters_list_and_count_the_same_rows_read_from_either_side(
+    client, monkeypatch, few_links
+):
+    """A value with many links walks the list and probes them; one with few reads them."""
+    monkeypatch.setattr(models, "FEW_LINKS", few_links)
+    area, other = AreaFactory(), AreaFactory()
+    organisation = OrganisationFactory()
+    for day in range(1, 6):
+        activity = ActivityFactory(
+            title=f"Day {day}",
+            start_date=datetime.date(2020, 1, day) if day != 3 else None,
+            areas=[area] if day % 2 else [other],
+        )
+        for role in [Role.FUNDING, Role.IMPLEMENTING]:  # Twice in one activity: one row.
+            ParticipationFactory(activity=activity, organisation=organisation, role=role)
+    ActivityFactory(title="Draft", areas=[area], publication=Publication.DRAFT)
+
+    by_area = get(client, "activity-list", area=area.slug)
+    by_organisation = get(client, "activity-list", organisation=organisation.slug)
+
+    assert titles(by_area) == ["Day 5", "Day 1", "Day 3"]
+    assert by_area.context["result_count"] == 3
+    assert titles(by_organisation) == ["Day 5", "Day 4", "Day 2", "Day 1", "Day 3"]
+    assert by_organisation.context["result_count"] == 5
+    area_page = client.get(reverse("cooperation:area-detail", args=[area.slug]))
+    assert area_page.context["activities"].count == 3

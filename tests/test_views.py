@@ -1163,20 +1163,21 @@ QUERIES = [
     ("activity-detail", 7),
     # Count, page with parents and whether each parent is public.
     ("organisation-list", 2),
-    # Organisation with parent, children, citations, publishers; the latest activities,
-    # its roles in them, their count; the latest agreements, their count; partners, their
-    # count.
-    ("organisation-detail", 11),
+    # Organisation with parent, children, citations, publishers; how many activities and
+    # agreements it has links to (models.linked); the latest activities, its roles in them,
+    # their count; the latest agreements, their count; partners, their count.
+    ("organisation-detail", 13),
     # Count, page.
     ("area-list", 2),
-    # Area, citations, publishers; the latest agreements, their count; the latest
-    # activities, their participants and areas, their count.
-    ("area-detail", 9),
+    # Area, citations, publishers; how many activities and agreements it has links to; the
+    # latest agreements, their count; the latest activities, their participants and areas,
+    # their count.
+    ("area-detail", 11),
     # Count, page.
     ("region-list", 2),
-    # Region, citations, publishers; the latest activities, their participants and areas,
-    # their count.
-    ("region-detail", 7),
+    # Region, citations, publishers; how many activities it has links to; the latest
+    # activities, their participants and areas, their count.
+    ("region-detail", 8),
     # Count, page, parties; the area options.
     ("agreement-list", 4),
     # Agreement with the one it supersedes, those superseding it, parties, signatories,
