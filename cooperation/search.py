@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import NotSupportedError, connections
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.where import WhereNode
 
@@ -84,6 +84,12 @@ def activities(queryset, text):
     if not terms:
         return queryset.none()
     vendor = _vendor(queryset)
+    column = "pk"
+    if _common(queryset.db, vendor, ACTIVITIES, terms):
+        # `id + 0` is not the key: neither database can read the matches as the list's rows,
+        # so it walks the list in its own order and looks each row up among the matches,
+        # which finds a page within a few hundred rows (see models.FEW_LINKS).
+        queryset, column = queryset.alias(walked=F("pk") + 0), "walked"
     condition = Q()
     for term in terms:
         # One set of ids per word, text matches and participations together: an OR of
@@ -94,7 +100,9 @@ def activities(queryset, text):
             f"{text_ids.sql} UNION SELECT activity_id FROM cooperation_participation "
             f"WHERE organisation_id IN ({organisation_ids.sql})"
         )
-        condition &= Q(pk__in=RawSQL(sql, [*text_ids.params, *organisation_ids.params]))
+        condition &= Q(
+            **{f"{column}__in": RawSQL(sql, [*text_ids.params, *organisation_ids.params])}
+        )
     return queryset.filter(condition)
 
 
@@ -210,6 +218,22 @@ def _query(vendor, terms, operator):
         return {"and": " ", "or": " OR "}[operator].join(parts)
     parts = [word + (":*" if prefix else "") for word, prefix in terms]
     return {"and": " & ", "or": " | "}[operator].join(parts)
+
+
+def _common(db, vendor, index, terms):
+    """
+    Whether each of `terms` is in the text of at least FEW_LINKS rows of `index`: one
+    query, whose counts stop there.
+    """
+    from .models import FEW_LINKS
+
+    counts = [_matching(vendor, index, [term]) for term in terms]
+    sql = ", ".join(
+        f"(SELECT COUNT(*) FROM ({each.sql} LIMIT {FEW_LINKS}) found)" for each in counts
+    )
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"SELECT {sql}", [param for each in counts for param in each.params])
+        return min(cursor.fetchone()) >= FEW_LINKS
 
 
 def _matching(vendor, index, terms):

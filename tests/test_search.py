@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from cooperation import filters, search
+from cooperation import filters, models, search
 from cooperation.models import Activity, Agreement, Organisation, Publication
 
 from .factories import (
@@ -110,8 +110,12 @@ SEARCHES = [
 ]
 
 
+@pytest.mark.parametrize("few_links", [1, 5_000], ids=["walked", "read"])
 @pytest.mark.parametrize(("query", "expected"), SEARCHES)
-def test_search_activities_matches_table(records, query, expected):
+def test_search_activities_matches_table(records, monkeypatch, few_links, query, expected):
+    """The same rows whether the list is walked (words in many rows) or the matches read."""
+    monkeypatch.setattr(models, "FEW_LINKS", few_links)
+
     found = search.activities(Activity.objects.all(), query)
 
     assert {slug for slug, activity in records.items() if activity in found} == expected
@@ -407,9 +411,10 @@ def test_activity_list_search_query_count_pinned(client, django_assert_num_queri
         ParticipationFactory(activity=activity)
         ParticipationFactory(activity=activity)
 
-    # Count up to the relevance limit, the ids, their scores, the page, participants,
-    # areas; the area, country and region options.
-    with django_assert_num_queries(9):
+    # Whether the word is common (asked for the list and again for its count), the count
+    # up to the relevance limit, the ids, their scores, the page, participants, areas; the
+    # area, country and region options.
+    with django_assert_num_queries(11):
         response = page(client, "activity-list", q="training")
 
     assert len(titles(response)) == min(size, 25)
