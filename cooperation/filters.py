@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
+from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
@@ -34,6 +35,31 @@ CANDIDATES_SHOWN = 20
 PAGE_PARAMETERS = ["page", "after", "before"]
 #: Search results are sorted by relevance when there are at most this many.
 RELEVANCE_LIMIT = 10_000
+
+
+class PlainSelect(forms.Select):
+    """
+    A <select> written out in code. Django renders each option through a template, and for
+    the few hundred options of a list's filters (countries, areas, regions) that took longer
+    than all of the page's queries.
+    """
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        if any(group_name for group_name, _, _ in widget["optgroups"]):
+            return super().render(name, value, attrs, renderer)
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            '<select name="{}"{}>{}</select>', name, flatatt(widget["attrs"]), options
+        )
 
 
 class FilterForm(forms.Form):
@@ -267,8 +293,11 @@ class AgreementChoiceFilter(django_filters.Filter):
 
 
 class SlugFilter(django_filters.ModelChoiceFilter):
+    """A choice among dozens or hundreds of records (areas, countries), named by slug."""
+
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("to_field_name", "slug")
+        kwargs.setdefault("widget", PlainSelect)
         super().__init__(*args, **kwargs)
 
 

@@ -118,7 +118,11 @@ class Key:
 
     def after(self, cursor, later):
         value, pk = cursor
-        return Q(**{f"{self.field}__{later}": value}) | Q(**{self.field: value, f"pk__{later}": pk})
+        # The first condition alone bounds a range of the index; without it SQLite reads
+        # the OR as two lookups and sorts what they find.
+        return Q(**{f"{self.field}__{later}e": value}) & (
+            Q(**{f"{self.field}__{later}": value}) | Q(**{self.field: value, f"pk__{later}": pk})
+        )
 
     def encode(self, row):
         value = self.value(row)

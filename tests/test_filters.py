@@ -2,11 +2,12 @@ import datetime
 import re
 
 import pytest
+from django import forms
 from django.urls import reverse
-from pytest_django.asserts import assertContains, assertNotContains
+from pytest_django.asserts import assertContains, assertHTMLEqual, assertNotContains
 
 from cooperation import models
-from cooperation.filters import CANDIDATES_SHOWN
+from cooperation.filters import CANDIDATES_SHOWN, PlainSelect
 from cooperation.models import Publication, Role
 
 from .factories import (
@@ -309,3 +310,15 @@ def test_linked_filters_list_and_count_the_same_rows_read_from_either_side(
     assert by_organisation.context["result_count"] == 5
     area_page = client.get(reverse("cooperation:area-detail", args=[area.slug]))
     assert area_page.context["activities"].count == 3
+
+
+def test_plain_select_writes_what_django_select_renders():
+    choices = [("", "Any area"), ("a&b", "Asylum & <reception>"), ("c", "Care")]
+    attrs = {"id": "id_area", "aria-describedby": "id_area_helptext", "required": True}
+
+    for value in ["", "a&b", "missing"]:
+        expected = forms.Select(choices=choices).render("area", value, attrs)
+        written = PlainSelect(choices=choices).render("area", value, attrs)
+        assertHTMLEqual(written, expected)
+    chosen = PlainSelect(choices=choices).render("area", "a&b", attrs)
+    assert '<option value="a&amp;b" selected>Asylum &amp; &lt;reception&gt;</option>' in chosen
