@@ -44,7 +44,7 @@ def linked(queryset, links, column, counting=False):
     one record), in the form that reads fewest rows for a page (see FEW_LINKS). With
     `counting`, in the form that counts fastest: from the links, whatever their number.
     """
-    if counting or links[:FEW_LINKS].count() < FEW_LINKS:
+    if counting or links.order_by()[:FEW_LINKS].count() < FEW_LINKS:
         return queryset.filter(pk__in=links.values(column))
     return queryset.filter(Exists(links.filter(**{column: OuterRef("pk")})))
 
@@ -139,21 +139,32 @@ class OrganisationQuerySet(models.QuerySet):
     def partners_of(self, organisation):
         """
         Organisations that cooperate with `organisation`: parties to a published agreement
-        it is party to, or participants in a published activity it takes part in.
+        it is party to, or participants in a published activity it takes part in. Read as
+        models.linked() reads a list: outwards from its own participations when it has
+        few, otherwise by probing each organisation for one shared with it.
         """
-        shared_agreement = Agreement.parties.through.objects.filter(
-            organisation=OuterRef("pk"),
-            agreement__parties=organisation,
-            agreement__publication=Publication.PUBLISHED,
-        )
-        shared_activity = Participation.objects.filter(
-            organisation=OuterRef("pk"),
-            activity__publication=Publication.PUBLISHED,
-            activity__participations__organisation=organisation,
-        )
-        return self.filter(Exists(shared_agreement) | Exists(shared_activity)).exclude(
-            pk=organisation.pk
-        )
+        agreements = Agreement.parties.through.objects.filter(
+            organisation=organisation, agreement__publication=Publication.PUBLISHED
+        ).values("agreement")
+        in_agreements = Agreement.parties.through.objects.filter(agreement__in=agreements)
+        own = Participation.objects.filter(organisation=organisation)
+        if own.order_by()[:FEW_LINKS].count() < FEW_LINKS:
+            activities = own.filter(activity__publication=Publication.PUBLISHED)
+            in_activities = Participation.objects.filter(
+                activity__in=activities.values("activity")
+            ).values("organisation")
+            shares_activity = Q(pk__in=in_activities)
+        else:
+            shares_activity = Exists(
+                Participation.objects.filter(
+                    organisation=OuterRef("pk"),
+                    activity__publication=Publication.PUBLISHED,
+                    activity__participations__organisation=organisation,
+                )
+            )
+        return self.filter(
+            Q(pk__in=in_agreements.values("organisation")) | shares_activity
+        ).exclude(pk=organisation.pk)
 
 
 class OrganisationKind(models.TextChoices):
@@ -267,6 +278,8 @@ class Organisation(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Lists and partner excerpts read organisations in this order and stop at a page.
+        indexes = [models.Index(fields=["name", "id"], name="organisation_by_name")]
         constraints = [
             choices_constraint("kind", OrganisationKind),
             models.UniqueConstraint(

@@ -13,7 +13,7 @@ from django.views import defaults
 from pytest_django.asserts import assertContains, assertNotContains
 
 from config import settings as project_settings
-from cooperation import paging
+from cooperation import models, paging
 from cooperation.filters import (
     ActivityFilter,
     AgreementFilter,
@@ -525,7 +525,11 @@ def test_activity_list_many_participations_no_duplicates(client):
     assert response.context["paginator"].count == 1
 
 
-def test_organisation_partners_of_uses_published_activities_and_agreements(world):
+@pytest.mark.parametrize("few_links", [1, 5_000], ids=["probed", "read outwards"])
+def test_organisation_partners_of_uses_published_activities_and_agreements(
+    world, monkeypatch, few_links
+):
+    monkeypatch.setattr(models, "FEW_LINKS", few_links)
     by_agreement = OrganisationFactory(name="By agreement")
     by_activity = OrganisationFactory(name="By activity")
     by_draft = OrganisationFactory(name="By draft")
@@ -1165,8 +1169,9 @@ QUERIES = [
     ("organisation-list", 2),
     # Organisation with parent, children, citations, publishers; how many activities and
     # agreements it has links to (models.linked); the latest activities, its roles in them,
-    # their count; the latest agreements, their count; partners, their count.
-    ("organisation-detail", 13),
+    # their count; the latest agreements, their count; how many participations it has,
+    # partners, their count.
+    ("organisation-detail", 14),
     # Count, page.
     ("area-list", 2),
     # Area, citations, publishers; how many activities and agreements it has links to; the
