@@ -8,7 +8,7 @@ N ?= 10000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check
+.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check walk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ bench: install
 # Fails if a page's query count changes with the number of rows or a public page passes 150 KB.
 bench-check: install
 	$(BIN)/python bench/run.py --check
+
+# Scripted walks through the admin in Debian's Chromium, not a browser Playwright downloads,
+# counting page loads, submissions and field actions. See tests/walks/.
+walk: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest -m walk -s tests/walks
 
 seed: install
 	$(BIN)/python manage.py build_seed
