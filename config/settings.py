@@ -3,7 +3,8 @@ Settings for the cooperation tracker, read from the environment.
 
 DJANGO_SECRET_KEY       signing key; the default is for development only: with
                         DEBUG off the web application (gunicorn, runserver) refuses
-                        to start with it, and `check --deploy` rejects it
+                        to start with it, and `check --deploy` rejects it. Make one
+                        with python3 -c 'import secrets; print(secrets.token_urlsafe(50))'
 DJANGO_DEBUG            "1" for Django's debug pages; off by default
 DJANGO_ALLOWED_HOSTS    comma-separated host names (default: localhost names)
 DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins, such as https://example.org
@@ -12,13 +13,17 @@ DATABASE_URL            e.g. postgres://user@host:5432/name; SQLite file db.sqli
                         (db.sqlite3-wal and -shm files beside it), and a save waits
                         up to 20 s for another editor's save instead of failing
 DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
-                        on by default when DEBUG is off
+                        on by default when DEBUG is off. Leave it on behind a proxy
+                        that terminates TLS; "0" only to serve plain HTTP with no
+                        proxy (a private network), or every request is redirected
+                        to an https:// address nothing serves
 DJANGO_HSTS_SECONDS     Strict-Transport-Security max-age while DJANGO_SECURE is on
                         (default 31536000, one year)
 DJANGO_TRUSTED_PROXY_COUNT  number of reverse proxies in front of the application
                         (default 0: none). Only above 0 are X-Forwarded-Proto (whether
                         the visitor came over HTTPS) and X-Forwarded-For (the client's
-                        address, for login limits) believed.
+                        address, cooperation.logins.client_address, for the login
+                        limits and anything else that counts per client) believed.
 DJANGO_LOG_LEVEL        level of the console log (default INFO)
 """
 
