@@ -1,8 +1,10 @@
 """
 Settings for the cooperation tracker, read from the environment.
 
-DJANGO_SECRET_KEY       signing key; the default is for development only and
-                        `check --deploy` rejects it
+DJANGO_SECRET_KEY       signing key; the default is for development only: with
+                        DEBUG off the web application (gunicorn, runserver) refuses
+                        to start with it, and `check --deploy` rejects it. Make one
+                        with python3 -c 'import secrets; print(secrets.token_urlsafe(50))'
 DJANGO_DEBUG            "1" for Django's debug pages; off by default
 DJANGO_ALLOWED_HOSTS    comma-separated host names (default: localhost names)
 DJANGO_CSRF_TRUSTED_ORIGINS  comma-separated origins, such as https://example.org
@@ -11,12 +13,17 @@ DATABASE_URL            e.g. postgres://user@host:5432/name; SQLite file db.sqli
                         (db.sqlite3-wal and -shm files beside it), and a save waits
                         up to 20 s for another editor's save instead of failing
 DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
-                        on by default when DEBUG is off
+                        on by default when DEBUG is off. Leave it on behind a proxy
+                        that terminates TLS; "0" only to serve plain HTTP with no
+                        proxy (a private network), or every request is redirected
+                        to an https:// address nothing serves
 DJANGO_HSTS_SECONDS     Strict-Transport-Security max-age while DJANGO_SECURE is on
                         (default 31536000, one year)
 DJANGO_TRUSTED_PROXY_COUNT  number of reverse proxies in front of the application
-                        (default 0). Only then are X-Forwarded-For (the client's
-                        address, for login limits) and X-Forwarded-Proto believed.
+                        (default 0: none). Only above 0 are X-Forwarded-Proto (whether
+                        the visitor came over HTTPS) and X-Forwarded-For (the client's
+                        address, cooperation.logins.client_address, for the login
+                        limits and anything else that counts per client) believed.
 DJANGO_LOG_LEVEL        level of the console log (default INFO)
 """
 
@@ -25,6 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,8 +50,11 @@ def env_flag(name, default):
     }
 
 
+# config/wsgi.py refuses to serve with DEBUG off and a key that starts with this prefix.
+DEVELOPMENT_SECRET_KEY_PREFIX = "django-insecure-"
 SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-development-only-never-use-this-key-in-production"
+    "DJANGO_SECRET_KEY",
+    f"{DEVELOPMENT_SECRET_KEY_PREFIX}development-only-never-use-this-key-in-production",
 )
 DEBUG = env_flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -62,12 +73,16 @@ INSTALLED_APPS = [
     "django_countries",
     "reversion",
     "axes",
+    "csp",
     "cooperation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RefuseNulBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -161,6 +176,49 @@ CSRF_COOKIE_SECURE = SECURE
 SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+
+# Public pages run no inline script or style: everything comes from this site's files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# Django's admin sets styles inline (a <style> on some change lists, and its widgets) and
+# draws icons from data: URLs; its scripts are still only its own files.
+# config.middleware.ContentSecurityPolicyMiddleware gives it this policy.
+ADMIN_CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+    }
+}
+# No page needs any of these browser features; an injected frame or script gets none.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in [
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "usb",
+        "xr-spatial-tracking",
+    ]
+}
 
 # Failed logins (django-axes; cooperation/logins.py explains the two limits). An
 # (account, address) pair is refused after AXES_FAILURE_LIMIT failures, an address

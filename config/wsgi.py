@@ -1,7 +1,26 @@
+"""
+The web application, as gunicorn serves it and as runserver loads it (WSGI_APPLICATION).
+
+With DEBUG off it refuses to start on the development signing key: sessions, CSRF tokens
+and password-reset links signed with a key published in the repository protect nothing.
+Management commands, which sign nothing, and the tests still run without a key.
+"""
+
 import os
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+if not settings.DEBUG and settings.SECRET_KEY.startswith(settings.DEVELOPMENT_SECRET_KEY_PREFIX):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set, or is a development key, and DJANGO_DEBUG is off: "
+        "the site will not start with a key anyone can read. Make a key with\n"
+        "    python3 -c 'import secrets; print(secrets.token_urlsafe(50))'\n"
+        "and set it as DJANGO_SECRET_KEY, the same for every process and every restart "
+        "(changing it logs everyone out). For development, set DJANGO_DEBUG=1 instead."
+    )
 
 application = get_wsgi_application()

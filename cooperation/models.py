@@ -3,6 +3,7 @@ from operator import or_
 
 import reversion
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace
@@ -18,6 +19,33 @@ def choices_constraint(field, choices):
         condition=Q(**{f"{field}__in": choices.values}),
         name="%(app_label)s_%(class)s_" + f"{field}_valid",
         violation_error_message=f"Unknown {field}.",
+    )
+
+
+#: What a stored address may start with (capitals aside), if it is not blank: a link to
+#: anything else (`javascript:`, `data:`) could run in a visitor's browser.
+WEB_ADDRESS_PREFIXES = ("http://", "https://")
+web_address_validator = URLValidator(
+    schemes=["http", "https"],
+    message="Enter an address that starts with http:// or https://.",
+    code="not_web_address",  # "invalid" would take a form's "Enter a valid URL." instead
+)
+
+
+def is_web_address(value):
+    return value.lower().startswith(WEB_ADDRESS_PREFIXES)
+
+
+def web_address_constraint(field):
+    """Refuse, in the database, a value of `field` that is neither blank nor a web address."""
+    return models.CheckConstraint(
+        condition=reduce(
+            or_,
+            [Q((field, ""))]
+            + [Q((f"{field}__istartswith", prefix)) for prefix in WEB_ADDRESS_PREFIXES],
+        ),
+        name="%(app_label)s_%(class)s_" + f"{field}_http_or_https",
+        violation_error_message="An address must start with http:// or https://.",
     )
 
 
@@ -271,7 +299,7 @@ class Organisation(models.Model):
     )
     city = models.CharField("headquarters city", max_length=100, blank=True)
     country = CountryField("headquarters country", blank=True)
-    website = models.URLField(blank=True)
+    website = models.URLField(blank=True, validators=[web_address_validator])
     description = models.TextField(blank=True, help_text="Shown on the organisation's public page.")
 
     objects = SlugManager.from_queryset(OrganisationQuerySet)()
@@ -294,6 +322,7 @@ class Organisation(models.Model):
                 name="%(app_label)s_%(class)s_not_own_parent",
                 violation_error_message="An organisation cannot be its own parent.",
             ),
+            web_address_constraint("website"),
         ]
 
     def __str__(self):
@@ -832,7 +861,7 @@ class Source(models.Model):
     published_on = models.DateField("date published", null=True, blank=True)
     city = models.CharField(max_length=100, blank=True)
     country = CountryField(blank=True)
-    url = models.URLField("URL", max_length=500, blank=True)
+    url = models.URLField("URL", max_length=500, blank=True, validators=[web_address_validator])
     text = models.TextField(
         "full text",
         help_text="The whole document, as published. Staff only: it may hold contact details.",
@@ -842,6 +871,7 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["-published_on", "title"]
+        constraints = [web_address_constraint("url")]
 
     def __str__(self):
         return self.title

@@ -9,8 +9,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "k3Yq9-this-is-a-long-random-looking-test-key-8f1e2d7c6b5a4f3e2d1c0b9a8"
 
 
-def manage(*args, **env):
-    """Run manage.py in a fresh process whose DJANGO_* environment is exactly `env`."""
+def python(*args, **env):
+    """Run Python in a fresh process whose DJANGO_* environment is exactly `env`."""
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -18,13 +18,22 @@ def manage(*args, **env):
     }
     environment.update(env)
     return subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *args],
         cwd=PROJECT,
         env=environment,
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def manage(*args, **env):
+    return python("manage.py", *args, **env)
+
+
+def start_web_application(**env):
+    """Load the WSGI application as gunicorn and runserver do."""
+    return python("-c", "import config.wsgi", **env)
 
 
 def deploy_check(**env):
@@ -50,6 +59,43 @@ def test_deploy_check_passes_with_production_environment():
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({}, id="no-environment"),
+        pytest.param({"DJANGO_DEBUG": "0"}, id="no-key"),
+        pytest.param(
+            {"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "django-insecure-development-only"},
+            id="development-key",
+        ),
+    ],
+)
+def test_web_application_refuses_to_start_on_development_key_without_debug(env):
+    result = start_web_application(DJANGO_ALLOWED_HOSTS="example.org", **env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr  # how to make one
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"DJANGO_DEBUG": "1"}, id="debug-without-key"),
+        pytest.param({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": STRONG_KEY}, id="own-key"),
+    ],
+)
+def test_web_application_starts_with_own_key_or_debug(env):
+    result = start_web_application(**env)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_management_commands_run_without_key():
+    """`make run` migrates and loads the seed data before it turns DEBUG on for runserver."""
+    assert setting("DEBUG") == "False"
 
 
 @pytest.mark.parametrize(

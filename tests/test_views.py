@@ -562,7 +562,7 @@ def list_parameters():
 
 
 @pytest.mark.parametrize(("name", "parameter"), list_parameters())
-@pytest.mark.parametrize("value", ["\x00", "<script>alert(1)</script>", "x" * 201, HUGE, "-1"])
+@pytest.mark.parametrize("value", ["<script>alert(1)</script>", "x" * 201, HUGE, "-1"])
 def test_list_bad_parameter_answers_400_with_message(client, world, name, parameter, value):
     response = client.get(reverse(f"cooperation:{name}"), {parameter: value, "page": "1"})
 
@@ -573,10 +573,7 @@ def test_list_bad_parameter_answers_400_with_message(client, world, name, parame
         assert response.status_code == 400
         assertContains(response, "Correct the fields marked below", status_code=400)
         assertContains(response, 'class="errorlist"', status_code=400)
-    if value == "\x00":
-        assertContains(response, "Null characters are not allowed.", status_code=400)
     assert b"<script>" not in response.content
-    assert b"\x00" not in response.content
 
 
 @pytest.mark.parametrize(
@@ -595,9 +592,6 @@ def test_list_bad_parameter_answers_400_with_message(client, world, name, parame
         ({"agreement": "0"}, "No agreement has the number 0."),
         ({"agreement": HUGE}, f"No agreement has the number {HUGE}."),
         ({"q": "x" * 201}, "Ensure this value has at most 200 characters (it has 201)."),
-        ({"q": "a\x00b"}, "Null characters are not allowed."),
-        ({"organisation": "a\x00b"}, "Null characters are not allowed."),
-        ({"start_date_after": "2020-01-01\x00"}, "Null characters are not allowed."),
     ],
 )
 def test_activity_list_bad_filter_shows_message_and_keeps_input(client, world, params, message):
@@ -635,7 +629,6 @@ def test_list_bad_filter_keeps_other_input(client, name, params, message):
         ("-1", "That page number is less than 1"),
         ("2", "That page contains no results"),
         (HUGE, "That page contains no results"),
-        ("\x00", "nor can it be converted to an int"),
         ("<script>alert(1)</script>", "nor can it be converted to an int"),
         ("1.5", "nor can it be converted to an int"),
     ],
