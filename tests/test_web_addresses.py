@@ -144,7 +144,7 @@ def test_pages_link_no_other_scheme_that_got_in(client, unchecked_addresses):
 
 
 def test_migration_blanks_other_schemes(unchecked_addresses):
-    migration = importlib.import_module("cooperation.migrations.0010_web_addresses_http_or_https")
+    migration = importlib.import_module("cooperation.migrations.0011_web_addresses_http_or_https")
     kept = OrganisationFactory(website="HTTPS://example.org")
     blanked = OrganisationFactory(website=SCRIPT)
     source = SourceFactory(url="ftp://example.org/file")
