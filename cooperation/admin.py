@@ -366,24 +366,28 @@ class SourceCitationFormSet(forms.BaseInlineFormSet):
             if not quote_found(quote, source.text):
                 lost.append(citation)
         if lost:
+            # One error a line: what to do, then each citation.
             raise ValidationError(
-                format_html(
-                    "The full text no longer holds the quotes of these citations: {}. Correct "
-                    "each quote below or delete the citation, or keep the text as it was.",
-                    format_html_join(
-                        "; ",
-                        '<a href="{}" target="_blank">{} (“{}”)</a>',
-                        (
-                            (
+                [
+                    ValidationError(
+                        f"The full text no longer holds the quotes of {len(lost)} of its "
+                        "citations, listed here. Correct each quote below or delete the "
+                        "citation, or keep the text as it was.",
+                        code="citations_lost",
+                    ),
+                    *(
+                        ValidationError(
+                            format_html(
+                                '<a href="{}" target="_blank">{}</a>: “{}”',
                                 reverse("admin:cooperation_citation_change", args=[citation.pk]),
                                 supported(citation),
-                                Truncator(citation.quote).chars(60),
-                            )
-                            for citation in lost
-                        ),
+                                Truncator(citation.quote).chars(80),
+                            ),
+                            code="citation_lost",
+                        )
+                        for citation in lost
                     ),
-                ),
-                code="citations_lost",
+                ]
             )
 
 

@@ -153,7 +153,7 @@ def test_source_revert_that_loses_a_quote_refused(source_cited_since_a_revision)
     response = client.post(url, rendered_form_data(client.get(url)))
 
     assert response.status_code == 200
-    assertContains(response, "The full text no longer holds the quotes of these citations")
+    assertContains(response, "The full text no longer holds the quotes of 1 of its citations")
     assertContains(response, admin_url(Citation, "change", citation.pk))
     source.refresh_from_db()
     assert source.text == "They train guards.\nThey share data."
