@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
+from django.utils.text import Truncator, capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
@@ -32,6 +32,7 @@ from .models import (
     SeedLoad,
     Signatory,
     Source,
+    quote_found,
 )
 from .paging import BoundedPaginator
 from .roles import PUBLISH
@@ -325,6 +326,94 @@ class CitationInline(admin.TabularInline):
     extra = 0
 
 
+def supported(citation):
+    """What a citation supports, as "Activity: Joint training"."""
+    return f"{capfirst(citation.cited_model)}: {citation.cited}"
+
+
+class SourceCitationForm(forms.ModelForm):
+    def validate_unique(self):
+        super().validate_unique()
+        # The record cited is not in this form, so model validation skipped the constraints
+        # on it: a quote changed here may repeat one of that record's other citations.
+        if not self.errors and "quote" in self.changed_data:
+            try:
+                self.instance.validate_constraints()
+            except ValidationError as error:
+                self._update_errors(error)
+
+
+class SourceCitationFormSet(forms.BaseInlineFormSet):
+    """
+    The citations of the source being saved, with their quotes as this save leaves them.
+    The save is refused while the text no longer holds one of those quotes, whether the
+    text or the quote changed, and the error lists each such citation.
+    """
+
+    def clean(self):
+        super().clean()
+        source = self.instance
+        if source.pk is None:
+            return
+        forms_by_pk = {form.instance.pk: form for form in self.initial_forms}
+        lost = []
+        # Every citation in the database, so that one added since the page was opened counts.
+        for citation in source.citations.select_related(*CITED_MODELS).order_by("pk"):
+            form = forms_by_pk.get(citation.pk)
+            if form is not None and self._should_delete_form(form):
+                continue
+            quote = citation.quote if form is None else form.instance.quote
+            if not quote_found(quote, source.text):
+                lost.append(citation)
+        if lost:
+            # One error a line: what to do, then each citation.
+            raise ValidationError(
+                [
+                    ValidationError(
+                        f"The full text no longer holds the quotes of {len(lost)} of its "
+                        "citations, listed here. Correct each quote below or delete the "
+                        "citation, or keep the text as it was.",
+                        code="citations_lost",
+                    ),
+                    *(
+                        ValidationError(
+                            format_html(
+                                '<a href="{}" target="_blank">{}</a>: “{}”',
+                                reverse("admin:cooperation_citation_change", args=[citation.pk]),
+                                supported(citation),
+                                Truncator(citation.quote).chars(80),
+                            ),
+                            code="citation_lost",
+                        )
+                        for citation in lost
+                    ),
+                ]
+            )
+
+
+class SourceCitationInline(CitationInline):
+    """
+    A source's citations, to correct their quotes in the same save as the text. Citations
+    are added from the record they support.
+    """
+
+    form = SourceCitationForm
+    formset = SourceCitationFormSet
+    fields = ["supports", "quote", "note"]
+    readonly_fields = ["supports"]
+    autocomplete_fields = []
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*CITED_MODELS)
+
+    @admin.display(description="supports")
+    def supports(self, citation):
+        return supported(citation)
+
+
 class ParticipationInline(admin.TabularInline):
     model = Participation
     fields = ["organisation", "role"]
@@ -601,6 +690,7 @@ class SourceAdmin(CuratedAdmin):
     search_fields = ["title", "slug", "url", "text"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["publishers"]
+    inlines = [SourceCitationInline]
     formfield_overrides = {
         **HTTPS_URLS,
         models.TextField: {
@@ -660,7 +750,7 @@ class CitationAdmin(CuratedAdmin):
 
     @admin.display(description="supports")
     def supports(self, citation):
-        return f"{capfirst(citation.cited_model)}: {citation.cited}"
+        return supported(citation)
 
 
 @admin.register(SeedLoad)

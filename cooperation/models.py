@@ -2,6 +2,7 @@ from functools import reduce
 from operator import or_
 
 import reversion
+from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
@@ -46,6 +47,56 @@ def web_address_constraint(field):
         ),
         name="%(app_label)s_%(class)s_" + f"{field}_http_or_https",
         violation_error_message="An address must start with http:// or https://.",
+    )
+
+
+def unify_line_endings(text):
+    """`text` with each CRLF and each lone CR turned into LF; None stays None."""
+    if text is None:
+        return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def quote_found(quote, text):
+    """
+    The verbatim rule: whether `quote` occurs in `text` letter for letter. Only line endings
+    may differ (a browser sends CRLF, a file holds LF); words, punctuation and every space
+    inside a line must be the same.
+    """
+    return unify_line_endings(quote) in unify_line_endings(text)
+
+
+class VerbatimFormField(forms.CharField):
+    def to_python(self, value):
+        return unify_line_endings(super().to_python(value))
+
+
+class VerbatimTextField(models.TextField):
+    """
+    Text held as written, except that every line ends in LF, whichever way it is written:
+    `to_python` serves forms, model validation and fixtures, `get_prep_value` (which calls
+    it) every write the ORM makes, `bulk_create` and `update()` included, and `pre_save`
+    the saved instance. Pair it with `line_feeds_constraint` for writes around the ORM.
+    """
+
+    def to_python(self, value):
+        return unify_line_endings(super().to_python(value))
+
+    def pre_save(self, model_instance, add):
+        value = unify_line_endings(super().pre_save(model_instance, add))
+        setattr(model_instance, self.attname, value)
+        return value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": VerbatimFormField, **kwargs})
+
+
+def line_feeds_constraint(field):
+    """Refuse, in the database, a carriage return in `field`: lines end in LF alone."""
+    return models.CheckConstraint(
+        condition=~Q(**{f"{field}__contains": "\r"}),
+        name="%(app_label)s_%(class)s_" + f"{field}_without_carriage_return",
+        violation_error_message=f"The {field} holds a carriage return; lines end in LF.",
     )
 
 
@@ -862,7 +913,7 @@ class Source(models.Model):
     city = models.CharField(max_length=100, blank=True)
     country = CountryField(blank=True)
     url = models.URLField("URL", max_length=500, blank=True, validators=[web_address_validator])
-    text = models.TextField(
+    text = VerbatimTextField(
         "full text",
         help_text="The whole document, as published. Staff only: it may hold contact details.",
     )
@@ -871,7 +922,7 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["-published_on", "title"]
-        constraints = [web_address_constraint("url")]
+        constraints = [web_address_constraint("url"), line_feeds_constraint("text")]
 
     def __str__(self):
         return self.title
@@ -906,9 +957,9 @@ class Citation(models.Model):
     """The exact words of a source that support one record."""
 
     source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="citations")
-    quote = models.TextField(
+    quote = VerbatimTextField(
         help_text=(
-            "Copied letter for letter from the source's full text, "
+            "Copied letter for letter from the source's full text (line endings aside), "
             f"at most {QUOTE_MAX_LENGTH} characters. Shown publicly on the page of the "
             "record it supports, except for a person's."
         )
@@ -963,6 +1014,7 @@ class Citation(models.Model):
                     f"A quote has between 1 and {QUOTE_MAX_LENGTH} characters."
                 ),
             ),
+            line_feeds_constraint("quote"),
             *(
                 models.UniqueConstraint(
                     fields=["source", name, "quote"],
@@ -978,7 +1030,7 @@ class Citation(models.Model):
         return f"{self.source}: “{self.quote[:60]}”"
 
     def clean(self):
-        if self.source_id and self.quote and self.quote not in self.source.text:
+        if self.source_id and self.quote and not quote_found(self.quote, self.source.text):
             raise ValidationError(
                 {"quote": "This quote does not occur, letter for letter, in the source's text."}
             )

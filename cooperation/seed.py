@@ -25,6 +25,7 @@ from .models import (
     OrganisationKind,
     Publication,
     Role,
+    quote_found,
 )
 
 SOURCE = {
@@ -304,7 +305,7 @@ def check_quote(quote, text):
     """Raise ValueError unless `quote` fits a citation and occurs, letter for letter, in `text`."""
     if not 0 < len(quote) <= QUOTE_MAX_LENGTH:
         raise ValueError(f"A quote has 1 to {QUOTE_MAX_LENGTH} characters, not {len(quote)}.")
-    if quote not in text:
+    if not quote_found(quote, text):
         raise ValueError(f"Quote not found, letter for letter, in {SOURCE['slug']}: “{quote}”")
 
 

@@ -780,3 +780,164 @@ def test_activity_admin_saves_countries(admin_client):
 
     assert response.status_code == 302, form_errors(response)
     assert set(Activity.objects.get().countries.values_list("code", flat=True)) == {"DE", "FR"}
+
+
+#: A release as a file holds it, lines ending in LF; browsers send a textarea's lines in CRLF.
+RELEASE_LINES = "Paris, 22 July 2019\nThe two agencies will train\nborder guards together.\n"
+TYPED_QUOTE = "will train\r\nborder guards"
+
+
+def test_citation_multi_line_quote_typed_with_crlf_matches_source_with_lf(admin_client):
+    source = SourceFactory(text=RELEASE_LINES)
+    activity = ActivityFactory()
+
+    response = admin_client.post(
+        admin_url(Citation, "add"),
+        {"source": source.pk, "quote": TYPED_QUOTE, "activity": activity.pk},
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    assert Citation.objects.get().quote == "will train\nborder guards"
+
+
+def test_citation_inline_multi_line_quote_typed_with_crlf_matches_source_with_lf(admin_client):
+    source = SourceFactory(text=RELEASE_LINES)
+
+    response = admin_client.post(
+        admin_url(Activity, "add"),
+        activity_add_data(admin_client, citations=[{"source": source.pk, "quote": TYPED_QUOTE}]),
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    assert Activity.objects.get().citations.get().quote == "will train\nborder guards"
+
+
+def test_citation_quote_differing_by_a_space_within_a_line_still_refused(admin_client):
+    source = SourceFactory(text=RELEASE_LINES)
+
+    response = admin_client.post(
+        admin_url(Citation, "add"),
+        {"source": source.pk, "quote": "will  train\r\nborder", "activity": ActivityFactory().pk},
+    )
+
+    assertContains(response, escape(QUOTE_NOT_IN_SOURCE))
+    assert not Citation.objects.exists()
+
+
+def test_source_text_typed_with_crlf_saved_with_lf(admin_client):
+    source = SourceFactory(text=RELEASE_LINES)
+    url = admin_url(Source, "change", source.pk)
+    data = rendered_form_data(admin_client.get(url))
+
+    response = admin_client.post(url, {**data, "text": RELEASE_LINES.replace("\n", "\r\n")})
+
+    assert response.status_code == 302, form_errors(response)
+    source.refresh_from_db()
+    assert source.text == RELEASE_LINES.strip()
+
+
+@pytest.fixture
+def cited_source():
+    """A source and two citations of it, in the order its page lists them."""
+    source = SourceFactory(text=RELEASE_LINES)
+    activity = ActivityFactory(title="Joint training")
+    return source, [
+        CitationFactory(source=source, activity=activity, quote="Paris, 22 July 2019"),
+        CitationFactory(source=source, area=AreaFactory(name="Border management"), quote="train"),
+    ]
+
+
+def save_source(client, source, **changes):
+    url = admin_url(Source, "change", source.pk)
+    return client.post(url, {**rendered_form_data(client.get(url)), **changes})
+
+
+def test_source_change_that_loses_quotes_refused_listing_each_citation(admin_client, cited_source):
+    source, (dated, trained) = cited_source
+
+    response = save_source(admin_client, source, text="Brussels, 23 July 2019. Nothing else.")
+
+    assert response.status_code == 200
+    errors = list(response.context["inline_admin_formsets"][0].formset.non_form_errors())
+    assert errors[0].startswith("The full text no longer holds the quotes of 2 of its citations")
+    assert errors[1:] == [
+        f'<a href="{admin_url(Citation, "change", citation.pk)}" target="_blank">{label}</a>: '
+        f"“{citation.quote}”"
+        for citation, label in [
+            (dated, "Activity: Joint training"),
+            (trained, "Area: Border management"),
+        ]
+    ]
+    for error in errors:
+        assertContains(response, error, html=True)
+    source.refresh_from_db()
+    assert source.text == RELEASE_LINES
+
+
+def test_source_change_that_keeps_every_quote_saves(admin_client, cited_source):
+    source, _ = cited_source
+    text = "Paris, 22 July 2019\nThe agencies train border guards together.\n"
+
+    response = save_source(admin_client, source, text=text)
+
+    assert response.status_code == 302, form_errors(response)
+    source.refresh_from_db()
+    assert source.text == text.strip()
+
+
+def test_source_change_fixing_the_quote_in_the_same_save(admin_client, cited_source):
+    source, (dated, trained) = cited_source
+    text = "Paris, 23 July 2019\nThe two agencies will train\r\nborder guards together."
+
+    response = save_source(
+        admin_client, source, text=text, **{"citations-0-quote": "Paris, 23 July 2019"}
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    dated.refresh_from_db()
+    assert dated.quote == "Paris, 23 July 2019"
+    source.refresh_from_db()
+    assert source.text == text.replace("\r\n", "\n")
+
+
+def test_source_change_deleting_the_lost_citation_in_the_same_save(admin_client, cited_source):
+    source, (dated, trained) = cited_source
+
+    response = save_source(
+        admin_client,
+        source,
+        text="The two agencies will train border guards.",
+        **{"citations-0-DELETE": "on"},
+    )
+
+    assert response.status_code == 302, form_errors(response)
+    assert list(source.citations.all()) == [trained]
+
+
+def test_source_change_counts_a_citation_added_since_the_page_was_opened(
+    admin_client, cited_source
+):
+    source, _ = cited_source
+    url = admin_url(Source, "change", source.pk)
+    data = rendered_form_data(admin_client.get(url))
+    added = CitationFactory(source=source, region=RegionFactory(), quote="border guards")
+
+    response = admin_client.post(url, {**data, "text": "Paris, 22 July 2019. Agencies train."})
+
+    assert response.status_code == 200
+    assertContains(response, admin_url(Citation, "change", added.pk))
+    source.refresh_from_db()
+    assert source.text == RELEASE_LINES
+
+
+def test_source_page_quote_repeating_another_of_the_records_citations_refused(
+    admin_client, cited_source
+):
+    source, (dated, _) = cited_source
+    CitationFactory(source=source, activity=dated.activity, quote="border guards")
+
+    response = save_source(admin_client, source, **{"citations-0-quote": "border guards"})
+
+    assertContains(response, "This activity already cites this quote.")
+    dated.refresh_from_db()
+    assert dated.quote == "Paris, 22 July 2019"

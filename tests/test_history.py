@@ -3,9 +3,15 @@ from django.test import Client
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
 
-from cooperation.models import Activity, Participation, Publication, Role
+from cooperation.models import Activity, Citation, Participation, Publication, Role, Source
 
-from .factories import AreaFactory, CitationFactory, OrganisationFactory, ParticipationFactory
+from .factories import (
+    AreaFactory,
+    CitationFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+    SourceFactory,
+)
 from .test_admin import (
     admin_url,
     form_errors,
@@ -126,6 +132,47 @@ def test_revert_restores_title_areas_and_participations(publisher):
     assert set(activity.areas.all()) == areas
     assert {(p.organisation, p.role) for p in activity.participations.all()} == participations
     assert Version.objects.get_for_object(activity).count() == 3
+
+
+@pytest.fixture
+def source_cited_since_a_revision(publisher):
+    """A source saved twice, and a citation of words that only its second text holds."""
+    client = logged_in(publisher)
+    source = SourceFactory(text="They train guards.")
+    save_page(client, source)
+    first = Version.objects.get_for_object(source).get()
+    save_page(client, source, text="They train guards.\nThey share data.")
+    citation = CitationFactory(source=source, area=AreaFactory(), quote="They share data.")
+    return client, source, first, citation
+
+
+def test_source_revert_that_loses_a_quote_refused(source_cited_since_a_revision):
+    client, source, first, citation = source_cited_since_a_revision
+    url = admin_url(Source, "revision", source.pk, first.pk)
+
+    response = client.post(url, rendered_form_data(client.get(url)))
+
+    assert response.status_code == 200
+    assertContains(response, "The full text no longer holds the quotes of 1 of its citations")
+    assertContains(response, admin_url(Citation, "change", citation.pk))
+    source.refresh_from_db()
+    assert source.text == "They train guards.\nThey share data."
+    assert Version.objects.get_for_object(source).count() == 2
+
+
+def test_source_revert_with_the_lost_citation_fixed_in_the_same_save(
+    source_cited_since_a_revision,
+):
+    client, source, first, citation = source_cited_since_a_revision
+    url = admin_url(Source, "revision", source.pk, first.pk)
+    data = {**rendered_form_data(client.get(url)), "citations-0-quote": "train guards"}
+
+    response = client.post(url, data)
+
+    assert response.status_code == 302, form_errors(response)
+    source.refresh_from_db()
+    citation.refresh_from_db()
+    assert (source.text, citation.quote) == ("They train guards.", "train guards")
 
 
 def test_publish_action_is_a_version_in_history(publisher):

@@ -1,9 +1,11 @@
 import datetime
+import json
 
 import pytest
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from cooperation.models import (
@@ -20,6 +22,8 @@ from cooperation.models import (
     Region,
     Role,
     Signatory,
+    Source,
+    quote_found,
 )
 
 from .factories import (
@@ -405,6 +409,169 @@ def test_citation_quote_not_in_source_is_validation_error():
 
 def test_citation_quote_in_source_is_valid():
     CitationFactory(activity=ActivityFactory()).full_clean()
+
+
+#: A source as a file holds it, lines ending in LF, and a quote across two of its lines.
+LINES = "Article 1\nThe parties train border guards\ntogether, in three countries.\n"
+QUOTE_LF = "train border guards\ntogether"
+
+
+@pytest.mark.parametrize(
+    ("quote", "found"),
+    [
+        ("train border guards\ntogether", True),
+        ("train border guards\r\ntogether", True),
+        ("train border guards\rtogether", True),
+        ("train border guards together", False),
+        ("train border  guards\ntogether", False),
+        ("train border guards \ntogether", False),
+        ("train border guards\n\ntogether", False),
+        ("train border guards\ntogether,", True),
+        ("train border guards\ntogether.", False),
+        ("Train border guards\ntogether", False),
+    ],
+)
+def test_quote_found_forgives_line_endings_only(quote, found):
+    assert quote_found(quote, LINES) is found
+    assert quote_found(quote, LINES.replace("\n", "\r\n")) is found
+
+
+def test_citation_multi_line_quote_with_crlf_is_valid_and_saved_with_lf():
+    citation = CitationFactory.build(
+        source=SourceFactory(text=LINES.replace("\n", "\r\n")),
+        quote=QUOTE_LF.replace("\n", "\r\n"),
+        activity=ActivityFactory(),
+    )
+
+    citation.full_clean()
+    citation.save()
+
+    assert citation.quote == QUOTE_LF
+    assert citation.source.text == LINES
+    assert Citation.objects.values_list("quote", flat=True).get() == QUOTE_LF
+    assert Source.objects.values_list("text", flat=True).get() == LINES
+
+
+def test_line_endings_unified_by_save_in_memory_too():
+    source = SourceFactory(text="One\rTwo\r\nThree")
+
+    assert source.text == "One\nTwo\nThree"
+
+
+def test_line_endings_unified_by_bulk_create():
+    sources = Source.objects.bulk_create(
+        [Source(slug=f"bulk-{n}", title="Bulk", text=f"Line {n}\r\nNext\rLast") for n in range(2)]
+    )
+    Citation.objects.bulk_create(
+        [Citation(source=source, quote="Next\r\nLast", area=AreaFactory()) for source in sources]
+    )
+
+    assert set(Source.objects.values_list("text", flat=True)) == {
+        "Line 0\nNext\nLast",
+        "Line 1\nNext\nLast",
+    }
+    assert set(Citation.objects.values_list("quote", flat=True)) == {"Next\nLast"}
+    assert [source.text for source in sources] == ["Line 0\nNext\nLast", "Line 1\nNext\nLast"]
+
+
+def test_line_endings_unified_by_queryset_update():
+    citation = CitationFactory(area=AreaFactory(), source__text=LINES)
+
+    Source.objects.update(text=LINES.replace("\n", "\r"))
+    Citation.objects.update(quote=QUOTE_LF.replace("\n", "\r\n"))
+
+    citation.refresh_from_db()
+    assert citation.quote == QUOTE_LF
+    assert citation.source.text == LINES
+
+
+def test_line_endings_unified_by_bulk_update():
+    citation = CitationFactory(area=AreaFactory(), source__text=LINES)
+    citation.quote = QUOTE_LF.replace("\n", "\r\n")
+
+    Citation.objects.bulk_update([citation], ["quote"])
+
+    assert Citation.objects.values_list("quote", flat=True).get() == QUOTE_LF
+
+
+def test_line_endings_unified_by_loaddata(tmp_path):
+    fixture = tmp_path / "sources.json"
+    fixture.write_text(
+        json.dumps(
+            [
+                {
+                    "model": "cooperation.area",
+                    "fields": {"name": "Training", "slug": "training"},
+                },
+                {
+                    "model": "cooperation.source",
+                    "fields": {
+                        "slug": "release",
+                        "title": "Release",
+                        "text": LINES.replace("\n", "\r\n"),
+                    },
+                },
+                {
+                    "model": "cooperation.citation",
+                    "fields": {
+                        "source": ["release"],
+                        "area": ["training"],
+                        "quote": QUOTE_LF.replace("\n", "\r"),
+                    },
+                },
+            ]
+        )
+    )
+
+    call_command("loaddata", fixture, verbosity=0)
+
+    assert Source.objects.get(slug="release").text == LINES
+    assert Citation.objects.get().quote == QUOTE_LF
+
+
+def test_citation_lookup_by_quote_forgives_line_endings():
+    citation = CitationFactory(area=AreaFactory(), source__text=LINES, quote=QUOTE_LF)
+
+    assert Citation.objects.get(quote=QUOTE_LF.replace("\n", "\r\n")) == citation
+    assert (
+        Citation.objects.get_by_natural_key(
+            citation.source.slug, "area", citation.area.slug, QUOTE_LF.replace("\n", "\r")
+        )
+        == citation
+    )
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "constraint"),
+    [
+        ("cooperation_source", "text", "cooperation_source_text_without_carriage_return"),
+        ("cooperation_citation", "quote", "cooperation_citation_quote_without_carriage_return"),
+    ],
+)
+@pytest.mark.parametrize("ending", ["\r\n", "\r"])
+def test_carriage_return_written_around_the_orm_refused(table, column, constraint, ending):
+    citation = CitationFactory(area=AreaFactory(), source__text=LINES, quote=QUOTE_LF)
+
+    with (
+        pytest.raises(IntegrityError) as excinfo,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"UPDATE {table} SET {column} = %s", [QUOTE_LF.replace("\n", ending)])
+
+    assert constraint in str(excinfo.value)
+    citation.refresh_from_db()
+    assert citation.quote == QUOTE_LF
+
+
+def test_line_feeds_alone_allowed_around_the_orm():
+    citation = CitationFactory(area=AreaFactory(), source__text=LINES, quote=QUOTE_LF)
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE cooperation_citation SET quote = %s", ["guards\ntogether"])
+
+    citation.refresh_from_db()
+    assert citation.quote == "guards\ntogether"
 
 
 def test_citation_natural_key_round_trip():
