@@ -421,6 +421,16 @@ def test_admin_date_hierarchy_offers_only_years_with_rows(admin_client):
     assert [month["title"] for month in months] == ["March 2015"]
 
 
+def test_admin_date_hierarchy_of_a_search_offers_the_years_of_all_rows(admin_client):
+    ActivityFactory(title="Training", start_date=datetime.date(2012, 3, 1))
+    ActivityFactory(title="Other", start_date=datetime.date(2015, 3, 1))
+
+    response = admin_client.get(admin_url(Activity, "changelist"), {"q": "training"})
+
+    assert [choice["title"] for choice in response.context["choices"]] == ["2012", "2015"]
+    assert [row.title for row in response.context["cl"].result_list] == ["Training"]
+
+
 def test_admin_date_hierarchy_of_one_year_opens_at_its_months(admin_client):
     for month in [2, 5]:
         ActivityFactory(start_date=datetime.date(2019, month, 1))

@@ -4,8 +4,9 @@ The admin's date hierarchy without a scan of the whole table.
 Django's `date_hierarchy` tag opens with the earliest and latest dates of the list (MIN and
 MAX in one query, which SQLite answers by reading every row) and then SELECT DISTINCT of
 every row's year. Here the ends come from the index, one row each, and the years from one
-query of EXISTS probes, one per year between them. Below the years the list is already
-narrowed to one year or month, and Django's own tag serves it.
+query of EXISTS probes, one per year between them. When the list is searched, each probe
+would read the search's matches anew: the years offered are then those of all rows. Below
+the years the list is already narrowed to one year or month, and Django's own tag serves it.
 """
 
 import datetime
@@ -23,7 +24,9 @@ def probed_date_hierarchy(cl):
     field = cl.date_hierarchy
     if any(param.startswith(f"{field}__") for param in cl.params):
         return date_hierarchy(cl)
-    dated = cl.queryset.filter(**{f"{field}__isnull": False}).order_by()
+    # A search's matches are read whole for each probe: offer the years of all rows then.
+    rows = cl.root_queryset if cl.query else cl.queryset
+    dated = rows.filter(**{f"{field}__isnull": False}).order_by()
     first, last = (
         dated.order_by(*order).values_list("pk", field)[:1]
         for order in [(field, "pk"), (f"-{field}", "-pk")]
