@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import NotSupportedError, connections
-from django.db.models import F, Q
+from django.db.models import BooleanField, F, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.where import WhereNode
 
@@ -84,25 +84,38 @@ def activities(queryset, text):
     if not terms:
         return queryset.none()
     vendor = _vendor(queryset)
+    common = _common(queryset.db, vendor, ACTIVITIES, terms)
     column = "pk"
-    if _common(queryset.db, vendor, ACTIVITIES, terms):
-        # `id + 0` is not the key: neither database can read the matches as the list's rows,
-        # so it walks the list in its own order and looks each row up among the matches,
-        # which finds a page within a few hundred rows (see models.FEW_LINKS).
+    if common and vendor == "sqlite":
+        # `id + 0` is not the key: SQLite cannot read the matches as the list's rows, so it
+        # walks the list in its own order and looks each row up among the matches, which
+        # finds a page within a few hundred rows (see models.FEW_LINKS).
         queryset, column = queryset.alias(walked=F("pk") + 0), "walked"
     condition = Q()
     for term in terms:
-        # One set of ids per word, text matches and participations together: an OR of
-        # an IN and an EXISTS would make SQLite visit every activity to test both.
         text_ids = _matching(vendor, ACTIVITIES, [term])
         organisation_ids = _matching(vendor, ORGANISATIONS, [term])
-        sql = (
-            f"{text_ids.sql} UNION SELECT activity_id FROM cooperation_participation "
+        participants = (
+            "SELECT activity_id FROM cooperation_participation "
             f"WHERE organisation_id IN ({organisation_ids.sql})"
         )
-        condition &= Q(
-            **{f"{column}__in": RawSQL(sql, [*text_ids.params, *organisation_ids.params])}
+        if common and vendor == "postgresql":
+            # Each row's own vector tested as PostgreSQL walks the list in its order; only
+            # the few organisations' participations are read ahead.
+            own_text = RawSQL(
+                f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
+                text_ids.params,
+                output_field=BooleanField(),
+            )
+            condition &= Q(own_text) | Q(pk__in=RawSQL(participants, organisation_ids.params))
+            continue
+        # One set of ids per word, text matches and participations together: an OR of
+        # an IN and an EXISTS would make SQLite visit every activity to test both.
+        ids = RawSQL(
+            f"{text_ids.sql} UNION {participants}",
+            [*text_ids.params, *organisation_ids.params],
         )
+        condition &= Q(**{f"{column}__in": ids})
     return queryset.filter(condition)
 
 
