@@ -8,7 +8,7 @@ N ?= 10000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check walk
+.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check bench-memory walk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ concurrency: install
 # bench/out/demo-N.sqlite3. See bench/run.py.
 bench: install
 	$(BIN)/python bench/run.py --activities $(N)
+
+# One gunicorn worker's memory after serving every page of the benchmark, on the set that
+# make bench built. See bench/worker_memory.py.
+bench-memory: install
+	$(BIN)/python bench/worker_memory.py --activities $(N)
 
 # Fails if a page's query count changes with the number of rows or a public page passes 150 KB.
 bench-check: install

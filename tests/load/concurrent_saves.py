@@ -224,7 +224,7 @@ def free_port():
 
 
 class Gunicorn:
-    def __init__(self, folder, database_url, workers):
+    def __init__(self, folder, database_url, workers, secret_key=None):
         self.port = free_port()
         self.log_path = folder / "gunicorn.log"
         self.base = f"http://{HOST}:{self.port}"
@@ -236,7 +236,7 @@ class Gunicorn:
         environment.update(
             DATABASE_URL=database_url,
             DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
-            DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+            DJANGO_SECRET_KEY=secret_key or secrets.token_urlsafe(50),
             DJANGO_DEBUG="0",
             # Plain HTTP on 127.0.0.1: no redirect to HTTPS, cookies without Secure.
             DJANGO_SECURE="0",
