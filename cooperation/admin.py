@@ -2,6 +2,7 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -316,7 +317,57 @@ class PublishableAdmin(CuratedAdmin):
         )
 
 
-class CitationInline(admin.TabularInline):
+class ChosenAutocompleteSelect(AutocompleteSelect):
+    """
+    An autocomplete told the record already chosen (`chosen`), which it names without
+    asking the database again: Django's asks once for each row of an inline.
+    """
+
+    chosen = None
+
+    def optgroups(self, name, value, attr=None):
+        chosen = self.chosen
+        if chosen is None or [str(each) for each in value if each] != [str(chosen.pk)]:
+            return super().optgroups(name, value, attr)
+        label = self.choices.field.label_from_instance(chosen)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
+        options.append(self.create_option(name, chosen.pk, label, True, len(options)))
+        return [(None, options, 0)]
+
+
+class ChosenForm(forms.ModelForm):
+    """An inline row's form that hands its autocompletes the records its row links to."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            widget = getattr(field.widget, "widget", field.widget)
+            if isinstance(widget, ChosenAutocompleteSelect) and self.instance.pk:
+                widget.chosen = getattr(self.instance, name)
+
+
+class ChosenInline(admin.TabularInline):
+    """
+    An inline whose autocompletes name each row's chosen record from the row itself, read
+    with the rows: a record's form costs the same queries however many rows it has.
+    """
+
+    form = ChosenForm
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        chosen = self.get_autocomplete_fields(request)
+        return queryset.select_related(*chosen) if chosen else queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ChosenAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class CitationInline(ChosenInline):
     """The citations of one record; Citation has one foreign key to each kind of record."""
 
     model = Citation
@@ -324,6 +375,9 @@ class CitationInline(admin.TabularInline):
     autocomplete_fields = ["source"]
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3})}}
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("source__text")  # Kilobytes, not shown.
 
 
 def supported(citation):
@@ -414,14 +468,14 @@ class SourceCitationInline(CitationInline):
         return supported(citation)
 
 
-class ParticipationInline(admin.TabularInline):
+class ParticipationInline(ChosenInline):
     model = Participation
     fields = ["organisation", "role"]
     autocomplete_fields = ["organisation"]
     extra = 0
 
 
-class SignatoryInline(admin.TabularInline):
+class SignatoryInline(ChosenInline):
     model = Signatory
     fields = ["person", "title", "organisation"]
     autocomplete_fields = ["person", "organisation"]

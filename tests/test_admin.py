@@ -951,3 +951,27 @@ def test_source_page_quote_repeating_another_of_the_records_citations_refused(
     assertContains(response, "This activity already cites this quote.")
     dated.refresh_from_db()
     assert dated.quote == "Paris, 22 July 2019"
+
+
+@pytest.mark.parametrize("model", [Activity, Agreement], ids=lambda model: model.__name__)
+def test_admin_change_form_queries_do_not_grow_with_inline_rows(admin_client, model):
+    """Each row's chosen organisation, person or source comes with the rows."""
+    queries = []
+    for rows in [1, 4]:
+        record = ActivityFactory() if model is Activity else AgreementFactory()
+        for _ in range(rows):
+            organisation = OrganisationFactory()
+            if model is Activity:
+                ParticipationFactory(activity=record, organisation=organisation)
+                CitationFactory(activity=record)
+            else:
+                record.parties.add(organisation)
+                SignatoryFactory(agreement=record, organisation=organisation)
+                CitationFactory(agreement=record)
+        with CaptureQueriesContext(connection) as captured:
+            response = admin_client.get(admin_url(model, "change", record.pk))
+        assert response.status_code == 200
+        queries.append(len(captured))
+
+    assert queries[0] == queries[1]
+    assertContains(response, f'<option value="{organisation.pk}" selected>', html=False)
