@@ -11,7 +11,7 @@ from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
-from . import search
+from . import paging, search
 from .models import (
     Activity,
     ActivityStatus,
@@ -318,13 +318,12 @@ class OrderingFilter(django_filters.OrderingFilter):
         return qs.order_by(*qs.query.order_by, "-pk" if value[0].startswith("-") else "pk")
 
 
-def search_filter(label, find):
-    """A free-text filter: the rows `find(queryset, text)` returns (see search.py)."""
+class SearchFilter(django_filters.CharFilter):
+    """A free-text filter: the rows `find(queryset, text, counting)` returns (see search.py)."""
 
-    def method(queryset, name, value):
-        return find(queryset, value)
-
-    return django_filters.CharFilter(label=label, method=method, max_length=SEARCH_MAX_LENGTH)
+    def __init__(self, label, find):
+        super().__init__(label=label, method="filter_search", max_length=SEARCH_MAX_LENGTH)
+        self.find = find
 
 
 def contains_filter(label, *fields):
@@ -375,12 +374,18 @@ class ListFilterSet(django_filters.FilterSet):
         finally:
             self.counting = False
 
+    #: The bounded count of `counted` (paging.bounded_count), when filtering needed it.
+    known_count = None
+
     def filter_linked(self, queryset, name, value):
         return linked_to(queryset, name, value, self.counting)
 
+    def filter_search(self, queryset, name, value):
+        return self.filters[name].find(queryset, value, self.counting)
+
 
 class ActivityFilter(ListFilterSet):
-    q = search_filter("Search titles, descriptions and organisations", search.activities)
+    q = SearchFilter("Search titles, descriptions and organisations", search.activities)
     organisation = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         method="filter_organisation",
@@ -476,8 +481,9 @@ class ActivityFilter(ListFilterSet):
         queryset = super().filter_queryset(queryset)
         text = self.form.cleaned_data.get("q")
         if text and not self.form.cleaned_data.get("sort") and not self.counting:
-            limit = self.relevance_limit
-            if search.count_up_to(self.counted, limit + 1) <= limit:
+            # The count the list shows too, as RELEVANCE_LIMIT is within COUNT_LIMIT.
+            self.known_count = paging.bounded_count(self.counted)
+            if self.known_count <= self.relevance_limit:
                 queryset = search.ranked(queryset, text)
                 self.search_order = "relevance"
             else:
@@ -496,7 +502,7 @@ class ActivityFilter(ListFilterSet):
 
 
 class OrganisationFilter(ListFilterSet):
-    q = search_filter("Search names and acronyms", search.organisations)
+    q = SearchFilter("Search names and acronyms", search.organisations)
     kind = django_filters.ChoiceFilter(
         choices=OrganisationKind, label="Kind", empty_label="Any kind"
     )
@@ -538,7 +544,7 @@ class RegionFilter(ListFilterSet):
 
 
 class AgreementFilter(ListFilterSet):
-    q = search_filter("Search titles and summaries", search.agreements)
+    q = SearchFilter("Search titles and summaries", search.agreements)
     kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
     party = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),

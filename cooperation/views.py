@@ -152,7 +152,10 @@ class FilterListView(FilterView):
         return self.object_list
 
     def get_paginator(self, queryset, per_page, **kwargs):
-        return super().get_paginator(queryset, per_page, counted=self.counted, **kwargs)
+        paginator = super().get_paginator(queryset, per_page, counted=self.counted, **kwargs)
+        if self.filterset.known_count is not None and isinstance(queryset, QuerySet):
+            paginator.count = self.filterset.known_count  # Counted already, the same rows.
+        return paginator
 
     def paginate_queryset(self, queryset, page_size):
         after, before = self.request.GET.get("after"), self.request.GET.get("before")
@@ -177,7 +180,7 @@ class FilterListView(FilterView):
         context["result_count"] = (
             context["paginator"].count
             if context["paginator"]
-            else paging.bounded_count(self.counted)
+            else self.filterset.known_count or paging.bounded_count(self.counted)
         )
         context["count_is_exact"] = context["result_count"] <= paging.COUNT_LIMIT
         context["count_limit"] = paging.COUNT_LIMIT

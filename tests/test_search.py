@@ -411,10 +411,10 @@ def test_activity_list_search_query_count_pinned(client, django_assert_num_queri
         ParticipationFactory(activity=activity)
         ParticipationFactory(activity=activity)
 
-    # Whether the word is common (asked for the list and again for its count), the count
-    # up to the relevance limit, the ids, their scores, the page, participants, areas; the
-    # area, country and region options.
-    with django_assert_num_queries(11):
+    # Whether the word is common (asked again for the count on PostgreSQL, which counts
+    # common words as it lists them), the count up to the relevance limit, the ids, their
+    # scores, the page, participants, areas; the area, country and region options.
+    with django_assert_num_queries(10 if connection.vendor == "sqlite" else 11):
         response = page(client, "activity-list", q="training")
 
     assert len(titles(response)) == min(size, 25)
