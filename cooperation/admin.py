@@ -53,6 +53,33 @@ def searched(queryset, search_term, find):
     return find(queryset, text) | queryset.filter(slug=text)
 
 
+class FewRecordsFilter(admin.RelatedOnlyFieldListFilter):
+    """
+    A filter by related record (a party, a publisher) that lists its records only when they
+    are at most LIMIT; beyond that only the one chosen (a link from elsewhere may choose
+    one), and staff find the others by searching: thousands of links in the sidebar help
+    nobody and weigh the page down.
+    """
+
+    LIMIT = 50
+
+    def field_choices(self, field, request, model_admin):
+        choices = super().field_choices(field, request, model_admin)
+        if len(choices) <= self.LIMIT:
+            return choices
+        chosen = self.lookup_val or []
+        return [(pk, label) for pk, label in choices if str(pk) in chosen]
+
+
+@admin.display(description="country")
+def country_name(record):
+    """
+    A record's country by name: Django's display of a CountryField builds the list of all
+    countries anew for each row, most of a changelist's time.
+    """
+    return record.country.name or None
+
+
 def names(organisations):
     return ", ".join(organisation.short_name for organisation in organisations)
 
@@ -543,8 +570,8 @@ class OrganisationForm(CuratedForm):
 @admin.register(Organisation)
 class OrganisationAdmin(CuratedAdmin):
     form = OrganisationForm
-    list_display = ["name", "acronym", "kind", "iati_type", "parent", "country"]
-    list_filter = ["kind", ("parent", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["name", "acronym", "kind", "iati_type", "parent", country_name]
+    list_filter = ["kind", ("parent", FewRecordsFilter)]
     list_select_related = ["parent"]
     search_fields = ["name", "acronym", "slug"]
     search_help_text = "Whole words of the name or acronym; the last may be cut short."
@@ -617,7 +644,7 @@ class CountryAdmin(ViewOnlyAdmin):
 @admin.register(Person)
 class PersonAdmin(CuratedAdmin):
     list_display = ["name", "organisation", "email", "telephone"]
-    list_filter = [("organisation", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("organisation", FewRecordsFilter)]
     list_select_related = ["organisation"]
     search_fields = ["name", "slug", "email", "organisation__name", "organisation__acronym"]
     prepopulated_fields = {"slug": ["name"]}
@@ -627,12 +654,12 @@ class PersonAdmin(CuratedAdmin):
 
 @admin.register(Agreement)
 class AgreementAdmin(PublishableAdmin):
-    list_display = ["title", "kind", "signed_on", "party_names", "country", "publication"]
+    list_display = ["title", "kind", "signed_on", "party_names", country_name, "publication"]
     list_filter = [
         "publication",
         ChangedSincePublishedFilter,
         "kind",
-        ("parties", admin.RelatedOnlyFieldListFilter),
+        ("parties", FewRecordsFilter),
         "areas",
     ]
     date_hierarchy = "signed_on"
@@ -658,7 +685,7 @@ class AgreementAdmin(PublishableAdmin):
 @admin.register(Signatory)
 class SignatoryAdmin(CuratedAdmin):
     list_display = ["person", "title", "organisation", "agreement"]
-    list_filter = [("organisation", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [("organisation", FewRecordsFilter)]
     list_select_related = ["person", "organisation", "agreement"]
     search_fields = ["person__name", "title", "organisation__name", "agreement__title"]
     autocomplete_fields = ["agreement", "person", "organisation"]
@@ -738,8 +765,8 @@ class ParticipationAdmin(CuratedAdmin):
 
 @admin.register(Source)
 class SourceAdmin(CuratedAdmin):
-    list_display = ["title", "publisher_names", "published_on", "country", "citation_link"]
-    list_filter = [("publishers", admin.RelatedOnlyFieldListFilter)]
+    list_display = ["title", "publisher_names", "published_on", country_name, "citation_link"]
+    list_filter = [("publishers", FewRecordsFilter)]
     date_hierarchy = "published_on"
     search_fields = ["title", "slug", "url", "text"]
     prepopulated_fields = {"slug": ["title"]}

@@ -17,6 +17,7 @@ from pytest_django.asserts import (
 )
 from reversion.models import Version
 
+from cooperation.admin import FewRecordsFilter
 from cooperation.models import (
     Activity,
     ActivityStatus,
@@ -975,3 +976,29 @@ def test_admin_change_form_queries_do_not_grow_with_inline_rows(admin_client, mo
 
     assert queries[0] == queries[1]
     assertContains(response, f'<option value="{organisation.pk}" selected>', html=False)
+
+
+def test_admin_related_filter_lists_many_records_only_when_chosen(admin_client, monkeypatch):
+    monkeypatch.setattr(FewRecordsFilter, "LIMIT", 1)
+    first, second = OrganisationFactory(name="First party"), OrganisationFactory(name="Second")
+    AgreementFactory(parties=[first, second])
+    url = admin_url(Agreement, "changelist")
+
+    def party_choices(response):
+        specs = response.context["cl"].filter_specs
+        spec = next((spec for spec in specs if isinstance(spec, FewRecordsFilter)), None)
+        return spec and [choice["display"] for choice in spec.choices(response.context["cl"])]
+
+    assert party_choices(admin_client.get(url)) is None  # Nothing to list: no filter.
+    chosen = admin_client.get(url, {"parties__id__exact": first.pk})
+    assert party_choices(chosen) == ["All", "First party", "-"]  # "-": with no party.
+    monkeypatch.setattr(FewRecordsFilter, "LIMIT", 50)
+    assert party_choices(admin_client.get(url)) == ["All", "First party", "Second", "-"]
+
+
+def test_admin_changelists_show_countries_by_name(admin_client):
+    OrganisationFactory(country="FR")
+
+    response = admin_client.get(admin_url(Organisation, "changelist"))
+
+    assertContains(response, '<td class="field-country_name">France</td>', html=True)
