@@ -306,9 +306,12 @@ class OrderingFilter(django_filters.OrderingFilter):
 
     def get_ordering_value(self, param):
         name = self.param_map[param.removeprefix("-")]
+        # NULLS LAST only where there are nulls: PostgreSQL reads a plain index backwards
+        # for DESC, but not for DESC NULLS LAST, even on a column that holds no null.
+        nulls_last = self.model._meta.get_field(name).null or None
         if param.startswith("-"):
-            return F(name).desc(nulls_last=True)
-        return F(name).asc(nulls_last=True)
+            return F(name).desc(nulls_last=nulls_last)
+        return F(name).asc(nulls_last=nulls_last)
 
     def filter(self, qs, value):
         qs = super().filter(qs, value)
