@@ -6,6 +6,7 @@ overwrite records and says what is wrong with a file it cannot use.
 
 import io
 import shutil
+import sqlite3
 from contextlib import contextmanager
 
 import pytest
@@ -19,7 +20,7 @@ from django.db.utils import load_backend
 from django.urls import reverse
 from reversion.models import Version
 
-from cooperation import search
+from cooperation import backups, search
 from cooperation.models import Activity, Agreement, Area, Organisation, Region
 
 from .factories import ActivityFactory, AreaFactory, OrganisationFactory, ParticipationFactory
@@ -142,6 +143,13 @@ def found_by_search():
     }
 
 
+def sqlite_connection(path):
+    """A connection to the SQLite file at `path`, as the site would open it."""
+    databases = {DEFAULT_DB_ALIAS: {"ENGINE": "django.db.backends.sqlite3", "NAME": str(path)}}
+    settings = connections.configure_settings(databases)[DEFAULT_DB_ALIAS]
+    return load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias="site")
+
+
 def restore(path, *args):
     call_command("restore", str(path), *args, stdout=io.StringIO())
 
@@ -243,3 +251,30 @@ def test_restore_refuses_a_backup_of_the_other_database(tmp_path):
 
     with pytest.raises(CommandError, match=f"DATABASE_URL names a {connection.vendor}"):
         restore(path)
+
+
+def test_sqlite_backup_is_taken_while_an_editor_saves(tmp_path, django_db_blocker):
+    """An editor's open transaction neither holds the backup up nor gets half into it."""
+    live = tmp_path / "live.sqlite3"
+    editor = sqlite3.connect(live, isolation_level=None)
+    editor.execute("PRAGMA journal_mode=WAL")
+    editor.execute("CREATE TABLE note (id INTEGER PRIMARY KEY, text TEXT)")
+    editor.execute("INSERT INTO note (text) VALUES ('saved')")
+    editor.execute("BEGIN IMMEDIATE")
+    editor.execute("INSERT INTO note (text) VALUES ('being saved')")
+    site = sqlite_connection(live)
+
+    with django_db_blocker.unblock():  # A file of its own, not the test database.
+        path = backups.backup(site, tmp_path / "backup.sqlite3")
+        site.close()
+    editor.execute("COMMIT")
+
+    copy = sqlite3.connect(path)
+    assert copy.execute("SELECT text FROM note").fetchall() == [("saved",)]
+    assert copy.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+    assert sorted(item.name for item in tmp_path.iterdir()) == [
+        "backup.sqlite3",
+        "live.sqlite3",
+        "live.sqlite3-shm",
+        "live.sqlite3-wal",
+    ]
