@@ -191,6 +191,7 @@ def _pg_restore(connection, path):
             "--no-privileges",
             "--single-transaction",
             "--exit-on-error",
+            # Without --dbname pg_restore prints SQL instead; a database's name is no secret.
             f"--dbname={connection.settings_dict['NAME']}",
             str(path),
         ],

@@ -122,7 +122,10 @@ def public_urls():
     lists = ["home", "activity-list", "organisation-list", "area-list", "region-list"]
     records = [Activity, Agreement, Organisation, Area, Region]
     return [
-        *(reverse(f"cooperation:{name}") for name in [*lists, "agreement-list", "changes"]),
+        *(
+            reverse(f"cooperation:{name}")
+            for name in [*lists, "agreement-list", "changes", "changes-feed"]
+        ),
         *(row.get_absolute_url() for model in records for row in model.objects.public()),
     ]
 
