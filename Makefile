@@ -8,7 +8,8 @@ N ?= 10000
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check bench-memory walk
+.PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check \
+	bench-memory walk backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,16 @@ bench-check: install
 walk: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -m walk -s tests/walks
+
+# A physical copy of the database DATABASE_URL names, safe while the site runs, in backups/.
+# Primary keys, history and search tables are kept. See cooperation/backups.py.
+backup: install
+	$(BIN)/python manage.py backup
+
+# make restore FILE=backups/<file>; FORCE=1 replaces a database that holds records.
+restore: install
+	@test -n "$(FILE)" || (echo "Name the backup: make restore FILE=backups/<file>" >&2; exit 2)
+	$(BIN)/python manage.py restore "$(FILE)" $(if $(FORCE),--force)
 
 seed: install
 	$(BIN)/python manage.py build_seed
