@@ -1,0 +1,34 @@
+"""
+The log as one JSON object a line, for a log collector to read.
+
+Each record names its time, level, logger and message and, when it was logged about a
+request (Django's server errors and 503s, config.middleware, failed logins), the
+request's path without its query string and the request id from
+config.middleware.RequestIdMiddleware. No username, e-mail or client address is added:
+the messages themselves must not carry them either.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.http import HttpRequest
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record):
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest):
+            entry["path"] = request.path
+            entry["request_id"] = getattr(request, "request_id", None)
+        if hasattr(record, "status_code"):
+            entry["status"] = record.status_code
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
