@@ -48,6 +48,17 @@ def test_server_error_logged_with_path_and_request_id(log, monkeypatch):
     assert "private" not in json.dumps(log())  # no query string
 
 
+def test_email_address_in_an_error_is_not_logged(log, monkeypatch):
+    duplicate = ValueError("Key (email)=(ana.moreau@example.org) already exists.")
+    monkeypatch.setattr(views, "public_totals", fail_with(duplicate))
+
+    Client(raise_request_exception=False).get("/")
+
+    [record] = [record for record in log() if record["logger"] == "django.request"]
+    assert "Key (email)=([e-mail address]) already exists." in record["exception"]
+    assert "@" not in json.dumps(log())
+
+
 def test_503_logged_with_path_request_id_and_reason(log, client, monkeypatch):
     monkeypatch.setattr(views, "public_totals", fail_with(OperationalError("database is locked")))
 
