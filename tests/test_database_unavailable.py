@@ -156,7 +156,7 @@ def test_503_page_renders_without_the_database(client, monkeypatch, django_asser
 
 
 @on_postgresql
-def test_statement_timeout_cancels_a_slow_query_with_503(client, monkeypatch):
+def test_statement_timeout_cancels_a_slow_query_with_503(client, monkeypatch, caplog):
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL statement_timeout = 50")  # until the test's rollback
 
@@ -172,6 +172,10 @@ def test_statement_timeout_cancels_a_slow_query_with_503(client, monkeypatch):
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert time.monotonic() - started < 4
+    [record] = [record for record in caplog.records if record.name == "config.middleware"]
+    assert record.getMessage() == (
+        "Database unavailable: QueryCanceled: canceling statement due to statement timeout"
+    )
 
 
 SHOW_STATEMENT_TIMEOUT = (
