@@ -266,7 +266,8 @@ LOGGING = {
     "loggers": {
         # Axes logs each failed login and lockout as a warning; its INFO lines are chatter.
         "axes": {"level": "WARNING"},
-        # Django's own handlers print in DEBUG and mail ADMINS; the root handler is enough.
+        # Instead of Django's own handlers (its console in DEBUG, mail to ADMINS, runserver's
+        # request lines), the root handler writes them all as JSON.
         "django": {"handlers": [], "level": "INFO"},
     },
 }
