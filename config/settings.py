@@ -12,6 +12,13 @@ DATABASE_URL            e.g. postgres://user@host:5432/name; SQLite file db.sqli
                         in the project folder when unset. SQLite runs in WAL mode
                         (db.sqlite3-wal and -shm files beside it), and a save waits
                         up to 20 s for another editor's save instead of failing
+DJANGO_DB_CONNECT_TIMEOUT  seconds PostgreSQL is given to accept a connection (default 5;
+                        libpq waits at least 2)
+DJANGO_DB_STATEMENT_TIMEOUT  milliseconds a PostgreSQL statement of a web request may run
+                        before the database cancels it (default 10000); management
+                        commands (migrate, generate_demo, backups) run without a limit.
+                        A request whose database is unreachable, too slow or locked gets
+                        the 503 page with Retry-After
 DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
                         on by default when DEBUG is off. Leave it on behind a proxy
                         that terminates TLS; "0" only to serve plain HTTP with no
@@ -24,7 +31,8 @@ DJANGO_TRUSTED_PROXY_COUNT  number of reverse proxies in front of the applicatio
                         the visitor came over HTTPS) and X-Forwarded-For (the client's
                         address, cooperation.logins.client_address, for the login
                         limits and anything else that counts per client) believed.
-DJANGO_LOG_LEVEL        level of the console log (default INFO)
+DJANGO_LOG_LEVEL        level of the log, written to stderr one JSON object a line
+                        (default INFO)
 """
 
 import os
@@ -78,6 +86,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Before SecurityMiddleware and the host check: load balancers probe by address, over HTTP.
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -90,6 +101,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,13 +141,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         **DATABASES["default"].get("OPTIONS", {}),
     }
+DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DJANGO_DB_CONNECT_TIMEOUT", "5"))
+# config/wsgi.py gives it to the web application's connections only.
+DATABASE_STATEMENT_TIMEOUT = int(os.environ.get("DJANGO_DB_STATEMENT_TIMEOUT", "10000"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The public() rules are many small index probes that PostgreSQL may cost as one big
     # query and then spend seconds compiling with JIT; they never gain from it. On SSDs a
     # random read costs about what a sequential one does (PostgreSQL assumes 4 times as
     # much): with 1.1 it reads a linked record's rows by index instead of hashing a table.
+    # A database that accepts connections but never answers would otherwise hold a worker
+    # for ever.
     DATABASES["default"]["OPTIONS"] = {
         "options": "-c jit=off -c random_page_cost=1.1",
+        "connect_timeout": DATABASE_CONNECT_TIMEOUT,
         **DATABASES["default"].get("OPTIONS", {}),
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -234,14 +252,22 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "cooperation.logins.client_address"
 AXES_LOCKOUT_CALLABLE = "cooperation.logins.lockout_response"
-# Log the username and address of each failure; axes never logs the password.
-AXES_SENSITIVE_PARAMETERS = []
+# Axes's log lines mask the username and address (its default), and name no user agent.
+# The failures with both stay in the admin (Axes › Access attempts) for the cool-off.
+AXES_VERBOSE = False
 
+# One JSON object a line on stderr (config/logs.py), with the request's path and id.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    # Axes logs each failed login and lockout as a warning; its INFO lines are chatter.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # Axes logs each failed login and lockout as a warning; its INFO lines are chatter.
+        "axes": {"level": "WARNING"},
+        # Instead of Django's own handlers (its console in DEBUG, mail to ADMINS, runserver's
+        # request lines), the root handler writes them all as JSON.
+        "django": {"handlers": [], "level": "INFO"},
+    },
 }

@@ -4,6 +4,11 @@ The web application, as gunicorn serves it and as runserver loads it (WSGI_APPLI
 With DEBUG off it refuses to start on the development signing key: sessions, CSRF tokens
 and password-reset links signed with a key published in the repository protect nothing.
 Management commands, which sign nothing, and the tests still run without a key.
+
+On PostgreSQL its connections carry the statement timeout (DATABASE_STATEMENT_TIMEOUT):
+a query that runs longer is cancelled and the visitor gets the 503 page, instead of the
+worker waiting until gunicorn kills it. Management commands (migrate, generate_demo,
+backups, load_seed) do not load this module and run without the limit.
 """
 
 import os
@@ -22,5 +27,15 @@ if not settings.DEBUG and settings.SECRET_KEY.startswith(settings.DEVELOPMENT_SE
         "and set it as DJANGO_SECRET_KEY, the same for every process and every restart "
         "(changing it logs everyone out). For development, set DJANGO_DEBUG=1 instead."
     )
+
+database = settings.DATABASES["default"]
+if database["ENGINE"] == "django.db.backends.postgresql":
+    # Connections are opened from this dictionary when a request first needs one.
+    database["OPTIONS"]["options"] = " ".join(
+        [
+            database["OPTIONS"].get("options", ""),
+            f"-c statement_timeout={settings.DATABASE_STATEMENT_TIMEOUT}",
+        ]
+    ).strip()
 
 application = get_wsgi_application()

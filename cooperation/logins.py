@@ -9,6 +9,7 @@ guessing an editor's password locks only their own address.
 """
 
 import ipaddress
+import logging
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -17,6 +18,8 @@ from axes.models import AccessAttempt
 from django.conf import settings
 from django.db.models import Sum
 from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request):
@@ -67,3 +70,13 @@ def lockout_response(request, original_response, credentials):
     """The page shown instead of the login form while the client is locked out."""
     minutes = int(get_cool_off(request).total_seconds() // 60)
     return render(request, "cooperation/lockout.html", {"minutes": minutes}, status=429)
+
+
+def log_failed_login(sender, credentials, request=None, **kwargs):
+    """
+    Log a failed login (the user_login_failed signal) with the request's path and id, but
+    neither the username nor the client address: a log is kept longer and read by more
+    people than the admin's record of failures, and a mistyped username is often a
+    password. A hash of an address would not hide it: there are only 2^32 IPv4 addresses.
+    """
+    logger.warning("Login failed", extra={"request": request})

@@ -169,9 +169,17 @@ def test_sqlite_options_in_database_url_win(tmp_path):
     assert database_settings(sqlite_url, code) == ["5"]
 
 
-def test_postgresql_gets_no_sqlite_options_no_jit_and_ssd_costs():
+def test_postgresql_gets_no_sqlite_options_no_jit_ssd_costs_and_a_connect_timeout():
     code = "from django.db import connection; print(connection.settings_dict['OPTIONS'])"
 
     options = database_settings("postgres://tracker@db.example.org:5432/tracker", code)
 
-    assert options == ["{'options':", "'-c", "jit=off", "-c", "random_page_cost=1.1'}"]
+    assert options == [
+        "{'options':",
+        "'-c",
+        "jit=off",
+        "-c",
+        "random_page_cost=1.1',",
+        "'connect_timeout':",
+        "5}",
+    ]

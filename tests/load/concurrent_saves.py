@@ -40,8 +40,8 @@ import argparse
 import collections
 import http.client
 import http.cookiejar
+import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -286,12 +286,13 @@ class Gunicorn:
         self.log.close()
 
     def exceptions(self):
-        """How often each exception line appears in the server's log."""
-        # The last exception of each chain, not the ones it was raised from.
-        pattern = re.compile(
-            r"^(?:[\w.]+\.)?\w+(?:Error|Exception): .*$(?!\n\nThe above exception)", re.MULTILINE
+        """How often each exception appears in the server's log (one JSON record a line)."""
+        # A traceback's last line is the last exception of its chain, not those it came from.
+        return collections.Counter(
+            record["exception"].splitlines()[-1]
+            for line in self.log_path.read_text().splitlines()
+            if line.startswith("{") and "exception" in (record := json.loads(line))
         )
-        return collections.Counter(pattern.findall(self.log_path.read_text()))
 
 
 # A browser
