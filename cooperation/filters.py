@@ -344,11 +344,15 @@ def contains_filter(label, *fields):
 def linked_to(queryset, relation, value, counting=False):
     """
     Rows of `queryset` linked to `value` through the many-to-many field `relation`, read
-    from the link table as models.linked() chooses; no join multiplies the rows.
+    from the link table as models.linked() chooses; to count them (`counting`), joined.
     """
+    if counting:
+        # A join read from the value's links stops once it has counted enough; a link table
+        # holds each pair once, so no row is counted twice.
+        return queryset.filter(**{relation: value})
     field = queryset.model._meta.get_field(relation)
     links = field.remote_field.through.objects.filter(**{field.m2m_reverse_field_name(): value})
-    return linked(queryset, links, field.m2m_field_name(), counting)
+    return linked(queryset, links, field.m2m_field_name())
 
 
 ORGANISATION_HELP = "Its name, acronym, or part of either."
