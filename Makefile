@@ -34,6 +34,12 @@ test: install
 concurrency: install
 	$(BIN)/python tests/load/concurrent_saves.py --writers $(WRITERS) --saves $(SAVES) --mode $(MODE)
 
+# Visitors (wrk) on the public pages while editors save, under gunicorn: the seed data on a
+# temporary SQLite file, or the database DATABASE_URL names. See tests/load/mixed_load.py.
+load: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python tests/load/mixed_load.py
+
 # Page timings on a demo set of N activities, in the database DATABASE_URL names or in
 # bench/out/demo-N.sqlite3. See bench/run.py.
 bench: install

@@ -9,10 +9,10 @@ class CooperationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from .cached import forget
         from .logins import log_failed_login
         from .roles import apply_roles
         from .search import repair_after_migrate
-        from .totals import forget
 
         post_migrate.connect(apply_roles, sender=self)
         post_migrate.connect(repair_after_migrate, sender=self)

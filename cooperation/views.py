@@ -8,6 +8,7 @@ from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
 from . import history, paging
+from .cached import public_totals
 from .filters import (
     ActivityFilter,
     AgreementFilter,
@@ -28,7 +29,6 @@ from .models import (
     Signatory,
 )
 from .paging import BoundedPaginator, CursorPage, InvalidCursor, Key, Pages, cursor_page
-from .totals import public_totals
 
 LATEST_ACTIVITIES = 5
 #: How many of its activities or agreements a record's page shows, newest first.

@@ -675,3 +675,15 @@ def test_help_texts_are_plain_text():
 
     assert help_texts
     assert not [text for text in help_texts if "<" in text or "&" in text]
+
+
+def test_public_organisations_queryset_built_earlier_follows_later_changes():
+    """The public ids are read when the query runs: a filter's choices built once stay current."""
+    listed = Organisation.objects.public()
+    organisation = OrganisationFactory()
+    assert organisation not in list(listed.all())
+
+    ParticipationFactory(activity=ActivityFactory(), organisation=organisation)
+
+    assert organisation in list(listed.all())
+    assert set(Organisation.objects.public()) == set(Organisation.objects.by_rule())

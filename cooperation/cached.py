@@ -1,0 +1,47 @@
+"""
+What the public may see, worked out once and kept in the cache until a record changes or
+MAX_AGE passes: the totals on the home page (at a million activities counting them takes
+longer than a page may) and which organisations are public (the rule of
+OrganisationQuerySet.by_rule(), a query of some thirty subqueries that takes Django longer
+to build than the database to answer, asked by most pages several times).
+"""
+
+from django.core.cache import cache
+
+KEY = "cooperation:public-totals"
+ORGANISATIONS_KEY = "cooperation:public-organisations"
+#: Seconds a total may lag behind a change the ORM sends no signal for (bulk inserts,
+#: update()) or one made in another process, whose cache this process does not share.
+MAX_AGE = 60
+
+
+def public_totals():
+    return cache.get_or_set(KEY, count_public, MAX_AGE)
+
+
+def public_organisation_ids():
+    """The ids of the organisations the public may see, in a frozenset."""
+    return cache.get_or_set(ORGANISATIONS_KEY, find_public_organisations, MAX_AGE)
+
+
+def find_public_organisations():
+    from .models import Organisation
+
+    return frozenset(Organisation.objects.by_rule().values_list("pk", flat=True))
+
+
+def count_public():
+    from .models import Activity, Agreement, Area, Organisation
+
+    return {
+        "activity_count": Activity.objects.public().count(),
+        "organisation_count": Organisation.objects.public().count(),
+        "agreement_count": Agreement.objects.public().count(),
+        "area_count": Area.objects.public().count(),
+    }
+
+
+def forget(sender, **kwargs):
+    """Receives every save, delete and link change; forgets all on one of this app's."""
+    if sender._meta.app_label == "cooperation":
+        cache.delete_many([KEY, ORGANISATIONS_KEY])
