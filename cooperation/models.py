@@ -13,6 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from .privacy import refuse_contact_details
+
 
 def choices_constraint(field, choices):
     """Refuse, in the database, a value of `field` outside `choices`."""
@@ -418,6 +420,9 @@ class Organisation(models.Model):
     def get_absolute_url(self):
         return reverse("cooperation:organisation-detail", args=[self.slug])
 
+    def clean(self):
+        refuse_contact_details(self, "description")
+
     def natural_key(self):
         return (self.slug,)
 
@@ -475,6 +480,9 @@ class Area(models.Model):
     def get_absolute_url(self):
         return reverse("cooperation:area-detail", args=[self.slug])
 
+    def clean(self):
+        refuse_contact_details(self, "description")
+
     def natural_key(self):
         return (self.slug,)
 
@@ -520,6 +528,9 @@ class Region(models.Model):
 
     def get_absolute_url(self):
         return reverse("cooperation:region-detail", args=[self.slug])
+
+    def clean(self):
+        refuse_contact_details(self, "description")
 
     def natural_key(self):
         return (self.slug,)
@@ -702,6 +713,9 @@ class Agreement(Publishable):
     def get_absolute_url(self):
         return reverse("cooperation:agreement-detail", args=[self.pk])
 
+    def clean(self):
+        refuse_contact_details(self, "summary")
+
     def natural_key(self):
         return (self.slug,)
 
@@ -866,6 +880,9 @@ class Activity(Publishable):
 
     def get_absolute_url(self):
         return reverse("cooperation:activity-detail", args=[self.pk])
+
+    def clean(self):
+        refuse_contact_details(self, "description")
 
     def natural_key(self):
         return (self.slug,)
@@ -1070,6 +1087,9 @@ class Citation(models.Model):
             raise ValidationError(
                 {"quote": "This quote does not occur, letter for letter, in the source's text."}
             )
+        # A person's citations are staff only: there a press contact line may be quoted.
+        if self.person is None:
+            refuse_contact_details(self, "quote", "note")
 
     def natural_key(self):
         return (self.source.slug, self.cited_model, self.cited.slug, self.quote)
