@@ -1,15 +1,20 @@
 """
 What the public may see, worked out once and kept in the cache until a record changes or
 MAX_AGE passes: the totals on the home page (at a million activities counting them takes
-longer than a page may) and which organisations are public (the rule of
+longer than a page may), which organisations are public (the rule of
 OrganisationQuerySet.by_rule(), a query of some thirty subqueries that takes Django longer
-to build than the database to answer, asked by most pages several times).
+to build than the database to answer, asked by most pages several times), and the filter
+forms as written out for each query string (their few hundred options take longer to
+render than the rest of a list).
 """
+
+import secrets
 
 from django.core.cache import cache
 
 KEY = "cooperation:public-totals"
 ORGANISATIONS_KEY = "cooperation:public-organisations"
+VERSION_KEY = "cooperation:version"
 #: Seconds a total may lag behind a change the ORM sends no signal for (bulk inserts,
 #: update()) or one made in another process, whose cache this process does not share.
 MAX_AGE = 60
@@ -22,6 +27,14 @@ def public_totals():
 def public_organisation_ids():
     """The ids of the organisations the public may see, in a frozenset."""
     return cache.get_or_set(ORGANISATIONS_KEY, find_public_organisations, MAX_AGE)
+
+
+def version():
+    """
+    A token that changes with the records, to key fragments of pages kept in the cache
+    (the filter forms, whose options are the public areas, countries and regions).
+    """
+    return cache.get_or_set(VERSION_KEY, lambda: secrets.token_hex(8), None)
 
 
 def find_public_organisations():
@@ -44,4 +57,4 @@ def count_public():
 def forget(sender, **kwargs):
     """Receives every save, delete and link change; forgets all on one of this app's."""
     if sender._meta.app_label == "cooperation":
-        cache.delete_many([KEY, ORGANISATIONS_KEY])
+        cache.delete_many([KEY, ORGANISATIONS_KEY, VERSION_KEY])

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import history, paging
+from . import cached, history, paging
 from .cached import public_totals
 from .filters import (
     ActivityFilter,
@@ -185,6 +185,7 @@ class FilterListView(FilterView):
         context["count_is_exact"] = context["result_count"] <= paging.COUNT_LIMIT
         context["count_limit"] = paging.COUNT_LIMIT
         context["page_error"] = self.page_error
+        context["data_version"] = cached.version()  # Keys the filter form kept in the cache.
         return context
 
     def render_to_response(self, context, **response_kwargs):

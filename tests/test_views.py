@@ -7,7 +7,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.views import defaults
 from pytest_django.asserts import assertContains, assertNotContains
@@ -1470,3 +1472,18 @@ def test_home_totals_are_kept_until_a_record_changes(client, django_assert_num_q
 
     ActivityFactory()
     assert page(client, "home").context["activity_count"] == 2
+
+
+def test_filter_form_kept_per_query_string_until_a_record_changes(client):
+    ActivityFactory(areas=[AreaFactory(name="Returns")])
+    with CaptureQueriesContext(connection) as first:
+        assertContains(page(client, "activity-list"), ">Returns</option>")
+    with CaptureQueriesContext(connection) as again:
+        page(client, "activity-list")
+
+    ActivityFactory(areas=[AreaFactory(name="Resettlement")])
+
+    assert len(again) < len(first)  # The area, country and region options not asked again.
+    assertContains(page(client, "activity-list"), ">Resettlement</option>")
+    refused = page(client, "activity-list", expect=400, area="nowhere")
+    assertContains(refused, "Select a valid choice", status_code=400)

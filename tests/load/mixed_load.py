@@ -80,6 +80,7 @@ def pages():
         latest = model.objects.public().order_by("-pk")[:RECORDS_EACH]
         found += [record.get_absolute_url() for record in latest]
     activities = reverse("cooperation:activity-list")
+    published = Activity.objects.public().count()
     organisation = Organisation.objects.public().order_by("pk").first()
     area = Area.objects.public().order_by("pk").first()
     queries = [
@@ -88,8 +89,8 @@ def pages():
         "q=asylum",
         "sort=title",
         "sort=start",
-        "page=2",
-        "page=200" if Activity.objects.public().count() > 200 * 25 else "",
+        "page=2" if published > 25 else "",
+        "page=200" if published > 200 * 25 else "",
         f"organisation={organisation.slug}" if organisation else "",
         f"area={area.slug}" if area else "",
     ]
