@@ -85,10 +85,11 @@ def activities(queryset, text, counting=False):
     if not terms:
         return queryset.none()
     vendor = _vendor(queryset)
+    words = [_word_matches(vendor, term) for term in terms]
     # A count on SQLite stops sooner reading the matches than walking; PostgreSQL tests each
     # row's vector faster than it reads the matches, for a page and for a count.
     walk = vendor == "postgresql" or not counting
-    common = walk and _common(queryset.db, vendor, ACTIVITIES, terms)
+    common = walk and _common(queryset.db, words)
     column = "pk"
     if common and vendor == "sqlite":
         # `id + 0` is not the key: SQLite cannot read the matches as the list's rows, so it
@@ -96,13 +97,7 @@ def activities(queryset, text, counting=False):
         # finds a page within a few hundred rows (see models.FEW_LINKS).
         queryset, column = queryset.alias(walked=F("pk") + 0), "walked"
     condition = Q()
-    for term in terms:
-        text_ids = _matching(vendor, ACTIVITIES, [term])
-        organisation_ids = _matching(vendor, ORGANISATIONS, [term])
-        participants = (
-            "SELECT activity_id FROM cooperation_participation "
-            f"WHERE organisation_id IN ({organisation_ids.sql})"
-        )
+    for text_ids, participants in words:
         if common and vendor == "postgresql":
             # Each row's own vector tested as PostgreSQL walks the list in its order; only
             # the few organisations' participations are read ahead.
@@ -111,13 +106,12 @@ def activities(queryset, text, counting=False):
                 text_ids.params,
                 output_field=BooleanField(),
             )
-            condition &= Q(own_text) | Q(pk__in=RawSQL(participants, organisation_ids.params))
+            condition &= Q(own_text) | Q(pk__in=participants)
             continue
         # One set of ids per word, text matches and participations together: an OR of
         # an IN and an EXISTS would make SQLite visit every activity to test both.
         ids = RawSQL(
-            f"{text_ids.sql} UNION {participants}",
-            [*text_ids.params, *organisation_ids.params],
+            f"{text_ids.sql} UNION {participants.sql}", [*text_ids.params, *participants.params]
         )
         condition &= Q(**{f"{column}__in": ids})
     return queryset.filter(condition)
@@ -237,19 +231,37 @@ def _query(vendor, terms, operator):
     return {"and": " & ", "or": " | "}[operator].join(parts)
 
 
-def _common(db, vendor, index, terms):
+def _word_matches(vendor, term):
     """
-    Whether each of `terms` is in the text of at least FEW_LINKS rows of `index`: one
-    query, whose counts stop there.
+    The ids of the activities whose text holds `term`, and of those in which an
+    organisation whose name or acronym holds it takes part: two RawSQL.
+    """
+    organisation_ids = _matching(vendor, ORGANISATIONS, [term])
+    participants = RawSQL(
+        "SELECT activity_id FROM cooperation_participation "
+        f"WHERE organisation_id IN ({organisation_ids.sql})",
+        organisation_ids.params,
+    )
+    return _matching(vendor, ACTIVITIES, [term]), participants
+
+
+def _common(db, words):
+    """
+    Whether each word (as _word_matches() gives it) is in at least FEW_LINKS activities,
+    by their text or their organisations: one query, whose counts stop there.
     """
     from .models import FEW_LINKS
 
-    counts = [_matching(vendor, index, [term]) for term in terms]
-    sql = ", ".join(
-        f"(SELECT COUNT(*) FROM ({each.sql} LIMIT {FEW_LINKS}) found)" for each in counts
-    )
+    counts = [
+        f"(SELECT COUNT(*) FROM ({text_ids.sql} UNION ALL {participants.sql} "
+        f"LIMIT {FEW_LINKS}) found)"
+        for text_ids, participants in words
+    ]
+    params = [
+        param for text_ids, participants in words for param in text_ids.params + participants.params
+    ]
     with connections[db].cursor() as cursor:
-        cursor.execute(f"SELECT {sql}", [param for each in counts for param in each.params])
+        cursor.execute(f"SELECT {', '.join(counts)}", params)
         return min(cursor.fetchone()) >= FEW_LINKS
 
 
