@@ -125,8 +125,13 @@ def linked(queryset, links, column, counting=False):
     one record), in the form that reads fewest rows for a page (see FEW_LINKS). With
     `counting`, in the form that counts fastest: from the links, whatever their number.
     """
-    if counting or links.order_by()[:FEW_LINKS].count() < FEW_LINKS:
+    if counting:
         return queryset.filter(pk__in=links.values(column))
+    # The ids themselves rather than a subquery: PostgreSQL would flatten the subquery into
+    # a join and might walk the whole list to find its rows anyway.
+    ids = list(links.order_by().values_list(column, flat=True)[:FEW_LINKS])
+    if len(ids) < FEW_LINKS:
+        return queryset.filter(pk__in=ids)
     return queryset.filter(Exists(links.filter(**{column: OuterRef("pk")})))
 
 
