@@ -14,6 +14,7 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from . import history, search
+from .dates import PreciseDate, PreciseDateField, Precision
 from .models import (
     CITED_MODELS,
     HISTORY_FOLLOWS,
@@ -94,6 +95,15 @@ class CuratedForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name, edge in self.precise_dates.items():
+            field = self.fields[name]
+            self.fields[name] = PreciseDateField(
+                edge=edge, required=field.required, label=field.label
+            )
+            value = getattr(self.instance, name)
+            if value:
+                precision = getattr(self.instance, f"{name}_precision")
+                self.initial[name] = PreciseDate.of(value, precision)
         if self.instance.pk:
             if hasattr(self.instance, "opened_version"):
                 opened = self.instance.opened_version
@@ -101,8 +111,18 @@ class CuratedForm(forms.ModelForm):
                 opened = history.latest_version_id(self.instance)
             self.fields["opened_version"].initial = opened
 
+    @property
+    def precise_dates(self):
+        """The date fields of this form typed with their precision (see dates.py)."""
+        dates = getattr(self._meta.model, "PRECISE_DATES", {})
+        return {name: edge for name, edge in dates.items() if name in self.fields}
+
     def clean(self):
         cleaned_data = super().clean()
+        for name in self.precise_dates:
+            value = cleaned_data.get(name)
+            precision = getattr(value, "precision", Precision.DAY)
+            setattr(self.instance, f"{name}_precision", precision)
         if self.instance.pk:
             history.lock(self.instance)
             latest = history.latest_version_id(self.instance)

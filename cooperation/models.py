@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from .dates import FIRST, LAST, Precision, precision_field, shown
 from .privacy import refuse_contact_details
 
 
@@ -669,6 +670,9 @@ class Publishable(models.Model):
 
 
 class Agreement(Publishable):
+    #: Dates typed as precisely as the source gives them, and the edge of the period kept.
+    PRECISE_DATES = {"signed_on": FIRST}
+
     title = models.CharField(max_length=300)
     slug = models.SlugField(
         max_length=100,
@@ -681,6 +685,7 @@ class Agreement(Publishable):
     )
     kind = models.CharField(max_length=30, choices=AgreementKind)
     signed_on = models.DateField("date signed", null=True, blank=True)
+    signed_on_precision = precision_field("precision of the date signed")
     city = models.CharField("city signed", max_length=100, blank=True)
     country = CountryField("country signed", blank=True)
     parties = models.ManyToManyField(Organisation, related_name="agreements")
@@ -705,6 +710,7 @@ class Agreement(Publishable):
         constraints = [
             *Publishable.Meta.constraints,
             choices_constraint("kind", AgreementKind),
+            choices_constraint("signed_on_precision", Precision),
             models.CheckConstraint(
                 condition=~Q(supersedes=F("pk")),
                 name="%(app_label)s_%(class)s_not_superseding_itself",
@@ -717,6 +723,11 @@ class Agreement(Publishable):
 
     def get_absolute_url(self):
         return reverse("cooperation:agreement-detail", args=[self.pk])
+
+    @property
+    def signed_shown(self):
+        """The date signed in words, as precisely as it is known."""
+        return shown(self.signed_on, self.signed_on_precision)
 
     def clean(self):
         refuse_contact_details(self, "summary")
@@ -814,6 +825,8 @@ class ActivityQuerySet(PublishableQuerySet):
 
 
 class Activity(Publishable):
+    PRECISE_DATES = {"start_date": FIRST, "end_date": LAST}
+
     title = models.CharField(max_length=300)
     slug = models.SlugField(
         max_length=100,
@@ -831,7 +844,9 @@ class Activity(Publishable):
         max_length=20, choices=ActivityStatus, default=ActivityStatus.IMPLEMENTATION
     )
     start_date = models.DateField(null=True, blank=True)
+    start_date_precision = precision_field("precision of the start date")
     end_date = models.DateField(null=True, blank=True)
+    end_date_precision = precision_field("precision of the end date")
     agreement = models.ForeignKey(
         Agreement,
         on_delete=models.PROTECT,
@@ -871,6 +886,8 @@ class Activity(Publishable):
         constraints = [
             *Publishable.Meta.constraints,
             choices_constraint("status", ActivityStatus),
+            choices_constraint("start_date_precision", Precision),
+            choices_constraint("end_date_precision", Precision),
             models.CheckConstraint(
                 condition=Q(start_date__isnull=True)
                 | Q(end_date__isnull=True)
@@ -885,6 +902,14 @@ class Activity(Publishable):
 
     def get_absolute_url(self):
         return reverse("cooperation:activity-detail", args=[self.pk])
+
+    @property
+    def start_shown(self):
+        return shown(self.start_date, self.start_date_precision)
+
+    @property
+    def end_shown(self):
+        return shown(self.end_date, self.end_date_precision)
 
     def clean(self):
         refuse_contact_details(self, "description")
