@@ -15,6 +15,7 @@ from django_countries.fields import CountryField
 
 from .dates import FIRST, LAST, Precision, precision_field, shown
 from .privacy import refuse_contact_details
+from .quotes import nearest
 
 
 def choices_constraint(field, choices):
@@ -58,6 +59,15 @@ def unify_line_endings(text):
     if text is None:
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def not_found_message(quote, text):
+    """Why `quote` is refused: the nearest passage of `text` and where they first differ."""
+    message = "This quote does not occur, letter for letter, in the source's text."
+    near = nearest(unify_line_endings(quote), unify_line_endings(text))
+    if near is None:
+        return message
+    return f"{message} The nearest passage is “{near.passage}”: {near.difference(quote)}."
 
 
 def quote_found(quote, text):
@@ -1114,9 +1124,7 @@ class Citation(models.Model):
 
     def clean(self):
         if self.source_id and self.quote and not quote_found(self.quote, self.source.text):
-            raise ValidationError(
-                {"quote": "This quote does not occur, letter for letter, in the source's text."}
-            )
+            raise ValidationError({"quote": not_found_message(self.quote, self.source.text)})
         # A person's citations are staff only: there a press contact line may be quoted.
         if self.person is None:
             refuse_contact_details(self, "quote", "note")
