@@ -159,6 +159,19 @@ class CuratedAdmin(VersionAdmin):
     change_list_template = "admin/cooperation/change_list.html"
     history_latest_first = True
 
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if getattr(inline, "remembers_source", False):
+            kwargs["form_kwargs"] = {"last_source": request.session.get(LAST_SOURCE)}
+        return kwargs
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Citation:
+            saved = formset.new_objects + [row for row, _ in formset.changed_objects]
+            if saved:
+                request.session[LAST_SOURCE] = saved[-1].source_id
+
     def get_object(self, request, object_id, from_field=None):
         # The version first, then the record: if someone saves in between, the form looks
         # stale and is refused, never fresh with old values. Read after, a concurrent save
@@ -414,14 +427,30 @@ class ChosenInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+#: The session's note of the source an editor last cited, offered in the next new row.
+LAST_SOURCE = "cooperation:last-source"
+
+
+class CitationForm(ChosenForm):
+    """A citation row whose source, when new, is the one its editor last cited."""
+
+    def __init__(self, *args, last_source=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if last_source and not self.instance.pk:
+            self.initial.setdefault("source", last_source)
+
+
 class CitationInline(ChosenInline):
     """The citations of one record; Citation has one foreign key to each kind of record."""
 
     model = Citation
+    form = CitationForm
     fields = ["source", "quote", "note"]
     autocomplete_fields = ["source"]
-    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3})}}
+    # Tall enough to read a long sentence of the source without scrolling.
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5})}}
     extra = 0
+    remembers_source = True
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("source__text")  # Kilobytes, not shown.
@@ -498,6 +527,7 @@ class SourceCitationInline(CitationInline):
     are added from the record they support.
     """
 
+    remembers_source = False  # Its rows are this source's: nothing to remember.
     form = SourceCitationForm
     formset = SourceCitationFormSet
     fields = ["supports", "quote", "note"]

@@ -1002,3 +1002,31 @@ def test_admin_changelists_show_countries_by_name(admin_client):
     response = admin_client.get(admin_url(Organisation, "changelist"))
 
     assertContains(response, '<td class="field-country_name">France</td>', html=True)
+
+
+def test_new_citation_rows_offer_the_source_last_cited(admin_client):
+    source = SourceFactory(title="Release", text="The parties will train guards together.")
+    activity = full_activity()
+    url = admin_url(Activity, "change", activity.pk)
+    form = rendered_form_data(admin_client.get(url))
+    prefix = "citations"
+    rows = int(form[f"{prefix}-TOTAL_FORMS"])
+    form.update(
+        {
+            f"{prefix}-TOTAL_FORMS": str(rows + 1),
+            f"{prefix}-{rows}-source": str(source.pk),
+            f"{prefix}-{rows}-quote": "train guards together",
+        }
+    )
+
+    saved = admin_client.post(url, form)
+
+    assert saved.status_code == 302, form_errors(saved)
+    agreement_page = admin_client.get(admin_url(Agreement, "add"))
+    formset = next(
+        inline.formset
+        for inline in agreement_page.context["inline_admin_formsets"]
+        if inline.formset.model is Citation
+    )
+    assert formset.empty_form.initial["source"] == source.pk
+    assert admin_client.get(admin_url(Source, "change", source.pk)).status_code == 200
