@@ -14,7 +14,7 @@ from reversion.admin import VersionAdmin
 from reversion.models import Version
 
 from . import history, search
-from .dates import PreciseDate, PreciseDateField, Precision
+from .dates import PreciseDate, PreciseDateField, Precision, shown
 from .models import (
     CITED_MODELS,
     HISTORY_FOLLOWS,
@@ -70,6 +70,21 @@ class FewRecordsFilter(admin.RelatedOnlyFieldListFilter):
             return choices
         chosen = self.lookup_val or []
         return [(pk, label) for pk, label in choices if str(pk) in chosen]
+
+
+def precise_date(field, description):
+    """A list column of the date `field` as precisely as it is known, sorted by the date."""
+
+    @admin.display(description=description, ordering=field)
+    def column(record):
+        return shown(getattr(record, field), getattr(record, f"{field}_precision")) or None
+
+    return column
+
+
+start_column = precise_date("start_date", "start date")
+end_column = precise_date("end_date", "end date")
+signed_column = precise_date("signed_on", "date signed")
 
 
 @admin.display(description="country")
@@ -704,7 +719,7 @@ class PersonAdmin(CuratedAdmin):
 
 @admin.register(Agreement)
 class AgreementAdmin(PublishableAdmin):
-    list_display = ["title", "kind", "signed_on", "party_names", country_name, "publication"]
+    list_display = ["title", "kind", signed_column, "party_names", country_name, "publication"]
     list_filter = [
         "publication",
         ChangedSincePublishedFilter,
@@ -747,8 +762,8 @@ class ActivityAdmin(PublishableAdmin):
         "title",
         "status",
         "iati_status",
-        "start_date",
-        "end_date",
+        start_column,
+        end_column,
         "participants",
         "area_names",
         "publication",
@@ -757,7 +772,7 @@ class ActivityAdmin(PublishableAdmin):
     date_hierarchy = "start_date"
     # Sorted only where an index reads the order: by start date, then key.
     ordering = ["-start_date", "-pk"]
-    sortable_by = ["start_date"]
+    sortable_by = [start_column]
     search_fields = ["title", "slug", "description"]
     search_help_text = (
         "Whole words of the title, the description or a participant's name or acronym; "

@@ -120,3 +120,19 @@ def test_a_year_orders_as_its_first_day():
     newest = list(Activity.objects.public().newest_first())
 
     assert newest == [march, day, year]
+
+
+def test_admin_lists_show_dates_as_precisely_as_known_and_sort_by_start(admin_client):
+    ActivityFactory(
+        title="Older", start_date=datetime.date(2012, 3, 1), start_date_precision="month"
+    )
+    ActivityFactory(title="Newer", start_date=datetime.date(2015, 6, 9))
+    url = reverse("admin:cooperation_activity_changelist")
+
+    newest_first = admin_client.get(url)
+    oldest_first = admin_client.get(url, {"o": "4"})  # The start date column, ascending.
+
+    assertContains(newest_first, "March 2012")
+    assertContains(newest_first, "9 June 2015")
+    assert [row.title for row in newest_first.context["cl"].result_list] == ["Newer", "Older"]
+    assert [row.title for row in oldest_first.context["cl"].result_list] == ["Older", "Newer"]
