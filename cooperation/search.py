@@ -135,8 +135,9 @@ def ranked(queryset, text):
     only through an organisation comes after those whose text matches.
 
     It reads every id of `queryset` and scores them in one query: call it only when the
-    rows are few (see `count_up_to`). A score per row in SQL would open a full-text
-    cursor per row, and FTS5's bm25 then recounts every word's rows each time.
+    rows are few (ActivityFilter counts them first, with paging.bounded_count). A score
+    per row in SQL would open a full-text cursor per row, and FTS5's bm25 then recounts
+    every word's rows each time.
     """
     terms = _terms(text)
     if not terms:
@@ -194,11 +195,6 @@ def _scores(vendor, using, index, terms, ids):
                 [query, ids],
             )
         return dict(cursor.fetchall())
-
-
-def count_up_to(queryset, limit):
-    """The number of rows in `queryset`, counting no further than `limit`."""
-    return queryset.order_by()[:limit].count()
 
 
 def _filter(queryset, index, text):
