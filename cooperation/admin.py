@@ -24,6 +24,8 @@ from .models import (
     Area,
     Citation,
     Country,
+    FormerName,
+    FormerSlug,
     Organisation,
     OrganisationKind,
     Participation,
@@ -100,13 +102,8 @@ def names(organisations):
     return ", ".join(organisation.short_name for organisation in organisations)
 
 
-class CuratedForm(forms.ModelForm):
-    """
-    A record's form that refuses to overwrite changes saved by someone else since it was
-    opened: it carries the version it was opened at and compares it when it is saved.
-    """
-
-    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+class PreciseDatesForm(forms.ModelForm):
+    """A form whose dates are typed as the source writes them, with their precision."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -119,12 +116,6 @@ class CuratedForm(forms.ModelForm):
             if value:
                 precision = getattr(self.instance, f"{name}_precision")
                 self.initial[name] = PreciseDate.of(value, precision)
-        if self.instance.pk:
-            if hasattr(self.instance, "opened_version"):
-                opened = self.instance.opened_version
-            else:
-                opened = history.latest_version_id(self.instance)
-            self.fields["opened_version"].initial = opened
 
     @property
     def precise_dates(self):
@@ -138,6 +129,28 @@ class CuratedForm(forms.ModelForm):
             value = cleaned_data.get(name)
             precision = getattr(value, "precision", Precision.DAY)
             setattr(self.instance, f"{name}_precision", precision)
+        return cleaned_data
+
+
+class CuratedForm(PreciseDatesForm):
+    """
+    A record's form that refuses to overwrite changes saved by someone else since it was
+    opened: it carries the version it was opened at and compares it when it is saved.
+    """
+
+    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            if hasattr(self.instance, "opened_version"):
+                opened = self.instance.opened_version
+            else:
+                opened = history.latest_version_id(self.instance)
+            self.fields["opened_version"].initial = opened
+
+    def clean(self):
+        cleaned_data = super().clean()
         if self.instance.pk:
             history.lock(self.instance)
             latest = history.latest_version_id(self.instance)
@@ -601,6 +614,19 @@ class OrganisationForm(CuratedForm):
         help_text="Tick, then save again, to keep it beside the organisations named above.",
     )
 
+    def clean_slug(self):
+        slug = self.cleaned_data["slug"]
+        taken = FormerSlug.objects.filter(slug=slug).exclude(organisation=self.instance.pk)
+        former = taken.select_related("organisation").first()
+        if former:
+            raise ValidationError(
+                format_html(
+                    "{} had this slug before, and its old address leads there.",
+                    change_link(former.organisation),
+                )
+            )
+        return slug
+
     def clean(self):
         cleaned_data = super().clean()
         name = cleaned_data.get("name")
@@ -632,6 +658,67 @@ class OrganisationForm(CuratedForm):
         return cleaned_data
 
 
+class FormerNameFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        since = self.instance.name_since
+        for form in self.forms:
+            took_effect = form.cleaned_data.get("took_effect")
+            if (
+                since
+                and took_effect
+                and took_effect >= since
+                and not form.cleaned_data.get("DELETE")
+            ):
+                form.add_error(
+                    "took_effect",
+                    "A former name took effect before the current one "
+                    f"({self.instance.name_since_shown}).",
+                )
+
+
+class FormerNameInline(admin.TabularInline):
+    """The names an organisation had before; its current name is on the form above."""
+
+    model = FormerName
+    form = PreciseDatesForm
+    formset = FormerNameFormSet
+    fields = ["name", "acronym", "took_effect"]
+    extra = 0
+    verbose_name_plural = "former names (the source that states a name or its date is cited below)"
+
+
+class FormerSlugFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        organisation = self.instance
+        before = Organisation.objects.filter(pk=organisation.pk).values_list("slug", flat=True)
+        before = before.first()
+        for form in self.forms:
+            slug = form.cleaned_data.get("slug")
+            if not slug or form.cleaned_data.get("DELETE"):
+                continue
+            if slug == organisation.slug:
+                form.add_error("slug", "This is the organisation's slug now.")
+            elif slug == before:
+                form.add_error(
+                    "slug", "The slug being replaced is kept by itself; remove this row."
+                )
+            else:
+                other = Organisation.objects.exclude(pk=organisation.pk).filter(slug=slug).first()
+                if other:
+                    form.add_error("slug", format_html("{} has this slug now.", change_link(other)))
+
+
+class FormerSlugInline(admin.TabularInline):
+    """Slugs the organisation had before: recorded when its slug changes."""
+
+    model = FormerSlug
+    formset = FormerSlugFormSet
+    fields = ["slug"]
+    extra = 0
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(CuratedAdmin):
     form = OrganisationForm
@@ -643,6 +730,7 @@ class OrganisationAdmin(CuratedAdmin):
     fields = [
         "name",
         "acronym",
+        "name_since",
         "different_organisation",
         "slug",
         "kind",
@@ -655,7 +743,7 @@ class OrganisationAdmin(CuratedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
     formfield_overrides = HTTPS_URLS
-    inlines = [CitationInline]
+    inlines = [FormerNameInline, FormerSlugInline, CitationInline]
 
     @admin.display(description="IATI type")
     def iati_type(self, organisation):

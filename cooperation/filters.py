@@ -20,6 +20,8 @@ from .models import (
     Area,
     AreaKind,
     Country,
+    FormerName,
+    FormerSlug,
     Organisation,
     OrganisationKind,
     Participation,
@@ -198,9 +200,24 @@ class OrganisationField(RecordField):
         label = PARENTHESISED.match(value)
         if label:
             named |= Q(name__iexact=label["name"], acronym__iexact=label["inside"])
-        found = list(queryset.filter(named).order_by("name", "pk")[: CANDIDATES_SHOWN + 1])
+        # What it was called before: a former slug, name, acronym or label (see FormerName).
+        former_named = Q(name__iexact=value) | Q(acronym__iexact=value)
+        if label:
+            former_named |= Q(name__iexact=label["name"], acronym__iexact=label["inside"])
+        former = FormerName.objects.filter(former_named)
+        former_slug = FormerSlug.objects.filter(slug=value)
+        named |= Q(pk__in=former.values("organisation")) | Q(
+            pk__in=former_slug.values("organisation")
+        )
+        was_slug = Exists(former_slug.filter(organisation=OuterRef("pk")))
+        found = list(
+            queryset.filter(named)
+            .annotate(was_slug=was_slug)
+            .order_by("name", "pk")[: CANDIDATES_SHOWN + 1]
+        )
         typed = value.casefold()
         by_slug = [organisation for organisation in found if organisation.slug == value]
+        by_slug = by_slug or [organisation for organisation in found if organisation.was_slug]
         by_name = [
             organisation
             for organisation in found
@@ -210,9 +227,12 @@ class OrganisationField(RecordField):
         return by_slug or by_name or found
 
     def containing(self, queryset, value):
-        return queryset.filter(Q(name__icontains=value) | Q(acronym__icontains=value)).order_by(
-            "name", "pk"
-        )
+        former = FormerName.objects.filter(Q(name__icontains=value) | Q(acronym__icontains=value))
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(acronym__icontains=value)
+            | Q(pk__in=former.values("organisation"))
+        ).order_by("name", "pk")
 
     def key_of(self, record):
         return record.slug
@@ -355,7 +375,7 @@ def linked_to(queryset, relation, value, counting=False):
     return linked(queryset, links, field.m2m_field_name())
 
 
-ORGANISATION_HELP = "Its name, acronym, or part of either."
+ORGANISATION_HELP = "Its name, acronym, or part of either, now or before."
 
 
 def date_input():

@@ -1,3 +1,4 @@
+import datetime
 from functools import reduce
 from operator import or_
 
@@ -116,6 +117,12 @@ def line_feeds_constraint(field):
 class SlugManager(models.Manager):
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
+
+
+class OrganisationManager(SlugManager):
+    def get_by_natural_key(self, slug):
+        """The organisation whose slug is `slug` now or was before (see FormerSlug)."""
+        return self.get(self.model.slug_is(slug))
 
 
 #: How far up the organisation tree a public organisation makes its ancestors public.
@@ -376,18 +383,33 @@ class Publication(models.TextChoices):
 
 
 class Organisation(models.Model):
+    PRECISE_DATES = {"name_since": FIRST}
+
     name = models.CharField(
         max_length=200,
-        help_text="The full official name. No two organisations share a name, capitals aside.",
+        help_text=(
+            "The full official name in use now. No two organisations share a name, capitals "
+            "aside. When the organisation is renamed, enter its old name under former names."
+        ),
     )
     acronym = models.CharField(max_length=30, blank=True)
+    name_since = models.DateField(
+        "name in use since",
+        null=True,
+        blank=True,
+        help_text=(
+            "When the name and acronym above took effect, if a source says so (cite it "
+            "below). Shown publicly beside the former names."
+        ),
+    )
+    name_since_precision = precision_field("precision of the date the name took effect")
     slug = models.SlugField(
         max_length=60,
         unique=True,
         help_text=(
             "The end of the organisation's public address: the slug iom gives "
-            "/organisations/iom/. Lower-case letters, digits and hyphens. Changing it "
-            "breaks links to the old address."
+            "/organisations/iom/. Lower-case letters, digits and hyphens. When it changes, "
+            "the old one is kept as a former slug and its address leads to the new one."
         ),
     )
     kind = models.CharField(max_length=30, choices=OrganisationKind)
@@ -407,7 +429,7 @@ class Organisation(models.Model):
     website = models.URLField(blank=True, validators=[web_address_validator])
     description = models.TextField(blank=True, help_text="Shown on the organisation's public page.")
 
-    objects = SlugManager.from_queryset(OrganisationQuerySet)()
+    objects = OrganisationManager.from_queryset(OrganisationQuerySet)()
 
     class Meta:
         ordering = ["name"]
@@ -428,6 +450,7 @@ class Organisation(models.Model):
                 violation_error_message="An organisation cannot be its own parent.",
             ),
             web_address_constraint("website"),
+            choices_constraint("name_since_precision", Precision),
         ]
 
     def __str__(self):
@@ -442,6 +465,49 @@ class Organisation(models.Model):
     def natural_key(self):
         return (self.slug,)
 
+    @staticmethod
+    def slug_is(slug, prefix=""):
+        """
+        The condition that an organisation's slug is `slug`, now or before; `prefix` is the
+        path to the organisation ("organisation__") from the model queried.
+        """
+        former = FormerSlug.objects.filter(slug=slug).values("organisation")
+        return Q((f"{prefix}slug", slug)) | Q((f"{prefix}pk__in", former))
+
+    @property
+    def name_since_shown(self):
+        return shown(self.name_since, self.name_since_precision)
+
+    def name_on(self, day):
+        """
+        The former name in use on `day`, or None when it is the current one (or cannot be
+        told). A date known only to the month or year counts as its stored day. Reads the
+        former names only for a day before the current name took effect.
+        """
+        if day is None or self.name_since is None or day >= self.name_since:
+            return None
+        earlier = [
+            former
+            for former in self.former_names.all()
+            if former.took_effect is None or former.took_effect <= day
+        ]
+        return earlier[-1] if earlier else None
+
+    def name_history(self):
+        """
+        The former names, latest first, each with `until`: in words, the last day (or
+        month or year) it was in use, when the date the next name took effect is known.
+        """
+        formers = list(self.former_names.all())
+        following = [*formers[1:], self]
+        for former, after in zip(formers, following, strict=True):
+            former.until = until(*after.took_effect_with_precision)
+        return formers[::-1]
+
+    @property
+    def took_effect_with_precision(self):
+        return self.name_since, self.name_since_precision
+
     @property
     def iati_type(self):
         return OrganisationKind(self.kind).iati_code
@@ -449,6 +515,98 @@ class Organisation(models.Model):
     @property
     def short_name(self):
         return self.acronym or self.name
+
+
+def until(day, precision):
+    """The end of a name's use, in words, when the next one took effect on `day`."""
+    if day is None:
+        return ""
+    if precision == Precision.DAY:
+        return shown(day - datetime.timedelta(days=1), Precision.DAY)
+    return shown(day, precision)
+
+
+class FormerNameManager(models.Manager):
+    def get_by_natural_key(self, organisation, name):
+        return self.get(Organisation.slug_is(organisation, prefix="organisation__"), name=name)
+
+
+class FormerName(models.Model):
+    """A name an organisation had before, with its acronym and when it took effect."""
+
+    PRECISE_DATES = {"took_effect": FIRST}
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="former_names"
+    )
+    name = models.CharField(max_length=200, help_text="Shown publicly, with its dates.")
+    acronym = models.CharField(max_length=30, blank=True)
+    took_effect = models.DateField(
+        null=True,
+        blank=True,
+        help_text=(
+            "When this name took effect, if a source says so. It was in use until the next "
+            "name took effect."
+        ),
+    )
+    took_effect_precision = precision_field("precision of the date it took effect")
+
+    objects = FormerNameManager()
+
+    class Meta:
+        ordering = ["organisation", F("took_effect").asc(nulls_first=True), "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                "organisation",
+                Lower("name"),
+                name="%(app_label)s_%(class)s_once_per_organisation",
+                violation_error_message="The organisation already has this former name.",
+            ),
+            choices_constraint("took_effect_precision", Precision),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.acronym})" if self.acronym else self.name
+
+    def clean(self):
+        refuse_contact_details(self, "name", "acronym")
+
+    def natural_key(self):
+        return (*self.organisation.natural_key(), self.name)
+
+    natural_key.dependencies = ["cooperation.organisation"]
+
+    @property
+    def took_effect_with_precision(self):
+        return self.took_effect, self.took_effect_precision
+
+
+class FormerSlug(models.Model):
+    """
+    A slug an organisation had before: its old address leads to the new one, and data files
+    that name it still find the organisation. No slug is both a former one and a current
+    one (see slugs.py).
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="former_slugs"
+    )
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text="Recorded when the slug changes. Deleting it breaks links to the old address.",
+    )
+
+    objects = SlugManager()
+
+    class Meta:
+        ordering = ["organisation", "slug"]
+
+    def __str__(self):
+        return self.slug
+
+    def natural_key(self):
+        return (self.slug,)
 
 
 class AreaQuerySet(models.QuerySet):
@@ -946,7 +1104,11 @@ class Activity(Publishable):
 
 class ParticipationManager(models.Manager):
     def get_by_natural_key(self, activity, organisation, role):
-        return self.get(activity__slug=activity, organisation__slug=organisation, role=role)
+        return self.get(
+            Organisation.slug_is(organisation, prefix="organisation__"),
+            activity__slug=activity,
+            role=role,
+        )
 
 
 class Participation(models.Model):
@@ -1043,7 +1205,11 @@ class CitationQuerySet(models.QuerySet):
 
 class CitationManager(models.Manager.from_queryset(CitationQuerySet)):
     def get_by_natural_key(self, source, cited_model, cited_slug, quote):
-        return self.get(source__slug=source, quote=quote, **{f"{cited_model}__slug": cited_slug})
+        if cited_model == "organisation":
+            cited = Organisation.slug_is(cited_slug, prefix="organisation__")
+        else:
+            cited = Q((f"{cited_model}__slug", cited_slug))
+        return self.get(cited, source__slug=source, quote=quote)
 
 
 class Citation(models.Model):
@@ -1178,7 +1344,9 @@ class SeedLoad(models.Model):
 # (followed one way), and a change to an inline row stores its record's version too
 # (followed the other way), so a record's history and its revert include its rows.
 HISTORY_FOLLOWS = {
-    Organisation: ["citations"],
+    Organisation: ["citations", "former_names", "former_slugs"],
+    FormerName: ["organisation"],
+    FormerSlug: ["organisation"],
     Area: ["citations"],
     Region: ["citations"],
     Person: ["citations"],

@@ -17,12 +17,17 @@ Both engines follow the same rules, so a query finds the same rows on either:
   PostgreSQL folds the case of letters beyond ASCII only in a database whose `LC_CTYPE`
   is not C (C.UTF-8, the Debian default, is fine).
 
-The tables and columns are made by migration 0009 through `install()`. On SQLite a
+The tables and columns are made by migration 0009 through `install()`, and those of
+former names by migration 0014. On SQLite a
 migration that rebuilds a table (Django does so for most column changes) drops its
 triggers; `repair_after_migrate()` puts them back and reindexes after every `migrate`,
 and `manage.py rebuild_search` does the same by hand. On PostgreSQL a column used by the
 generated column cannot change type: a migration that alters `title`, `description`,
 `summary`, `name` or `acronym` calls `uninstall()` before and `install()` after.
+
+An organisation's former names (FormerName) have an index of their own, and every search
+for organisations, and for activities by their organisations, reads both indexes: the
+former names are a few rows, read once per query, never once per row listed.
 """
 
 import re
@@ -59,7 +64,9 @@ class Index:
 ACTIVITIES = Index("cooperation_activity", ("title", "description"), ("A", "D"))
 ORGANISATIONS = Index("cooperation_organisation", ("name", "acronym"), ("A", "A"))
 AGREEMENTS = Index("cooperation_agreement", ("title", "summary"), ("A", "D"))
-INDEXES = [ACTIVITIES, ORGANISATIONS, AGREEMENTS]
+#: The names organisations had before: an organisation is found by any of its names.
+FORMER_NAMES = Index("cooperation_formername", ("name", "acronym"), ("A", "A"))
+INDEXES = [ACTIVITIES, ORGANISATIONS, AGREEMENTS, FORMER_NAMES]
 
 #: The weight of a word in each PostgreSQL class, D to A (ts_rank's default), and the
 #: same weights for FTS5's bm25.
@@ -118,7 +125,10 @@ def activities(queryset, text, counting=False):
 
 
 def organisations(queryset, text, counting=False):
-    """Organisations with every word of `text` in their name or acronym."""
+    """
+    Organisations with every word of `text` in their name and acronym, or in one of their
+    former names and its acronym.
+    """
     return _filter(queryset, ORGANISATIONS, text)
 
 
@@ -262,13 +272,22 @@ def _common(db, words):
 
 
 def _matching(vendor, index, terms):
-    """The ids of `index`'s rows that hold every term."""
+    """
+    The ids of `index`'s rows that hold every term; for organisations, also of those
+    with a former name that does.
+    """
     query = _query(vendor, terms, "and")
     if vendor == "sqlite":
         sql = f"SELECT rowid FROM {index.name} WHERE {index.name} MATCH %s"
     else:
         sql = f"SELECT id FROM {index.table} WHERE search_vector @@ to_tsquery('simple', %s)"
-    return RawSQL(sql, [query])
+    if index is not ORGANISATIONS:
+        return RawSQL(sql, [query])
+    former = _matching(vendor, FORMER_NAMES, terms)
+    return RawSQL(
+        f"{sql} UNION SELECT organisation_id FROM {FORMER_NAMES.table} WHERE id IN ({former.sql})",
+        [query, *former.params],
+    )
 
 
 # Installing and repairing
@@ -323,10 +342,17 @@ def _postgresql_statements(index, cursor):
     return statements
 
 
+def _present(connection):
+    """The indexes whose tables exist: a migration before a table's own installs the rest."""
+    tables = set(connection.introspection.table_names())
+    return [index for index in INDEXES if index.table in tables]
+
+
 def install(connection):
     """Create the search tables, triggers and columns that are missing, and fill them."""
+    indexes = _present(connection)
     with connection.cursor() as cursor:
-        for index in INDEXES:
+        for index in indexes:
             if connection.vendor == "sqlite":
                 for statement in _sqlite_statements(index):
                     cursor.execute(statement)
@@ -336,9 +362,9 @@ def install(connection):
                     cursor.execute(statement)
 
 
-def uninstall(connection):
+def uninstall(connection, indexes=INDEXES):
     with connection.cursor() as cursor:
-        for index in INDEXES:
+        for index in indexes:
             if connection.vendor == "sqlite":
                 for trigger in _sqlite_triggers(index):
                     cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
@@ -350,18 +376,19 @@ def uninstall(connection):
 
 def installed(connection):
     """Whether every search table and trigger (SQLite) or column (PostgreSQL) exists."""
+    indexes = _present(connection)
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
             names = {name for (name,) in cursor.fetchall()}
-            wanted = {index.name for index in INDEXES}
-            wanted.update(*(_sqlite_triggers(index) for index in INDEXES))
+            wanted = {index.name for index in indexes}
+            wanted.update(*(_sqlite_triggers(index) for index in indexes))
             return wanted <= names
         cursor.execute(
             "SELECT table_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND column_name = 'search_vector'"
         )
-        return {index.table for index in INDEXES} <= {name for (name,) in cursor.fetchall()}
+        return {index.table for index in indexes} <= {name for (name,) in cursor.fetchall()}
 
 
 def rebuild(connection):

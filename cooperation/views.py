@@ -3,6 +3,7 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import F, Prefetch, QuerySet
+from django.http import Http404, HttpResponsePermanentRedirect
 from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
@@ -250,8 +251,21 @@ class OrganisationListView(FilterListView):
 class OrganisationDetailView(PublicDetailView):
     queryset = Organisation.objects.with_public_parent().prefetch_related(
         Prefetch("children", queryset=Organisation.objects.public(), to_attr="public_children"),
+        "former_names",
         record_citations(),
     )
+
+    def get(self, request, *args, **kwargs):
+        """An address with a slug the organisation had before leads, for good, to its page."""
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            former = self.get_queryset().filter(former_slugs__slug=kwargs["slug"]).first()
+            if former is None:
+                raise
+            query = request.META.get("QUERY_STRING")
+            url = former.get_absolute_url() + (f"?{query}" if query else "")
+            return HttpResponsePermanentRedirect(url)
 
     def get_context_data(self, **kwargs):
         organisation = self.object

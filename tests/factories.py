@@ -14,6 +14,22 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
         model = models.Organisation
 
 
+class FormerNameFactory(factory.django.DjangoModelFactory):
+    organisation = factory.SubFactory(OrganisationFactory)
+    name = factory.Sequence(lambda n: f"Former name {n}")
+
+    class Meta:
+        model = models.FormerName
+
+
+class FormerSlugFactory(factory.django.DjangoModelFactory):
+    organisation = factory.SubFactory(OrganisationFactory)
+    slug = factory.Sequence(lambda n: f"former-slug-{n}")
+
+    class Meta:
+        model = models.FormerSlug
+
+
 class AreaFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Area {n}")
     slug = factory.Sequence(lambda n: f"area-{n}")

@@ -586,7 +586,11 @@ def organisation_data(client, url, **fields):
         "acronym": "EUAA",
         "slug": "euaa",
         "kind": OrganisationKind.EU_AGENCY,
-        **inline_rows(inline_prefix(response, Citation), []),
+        **{
+            name: value
+            for inline in response.context["inline_admin_formsets"]
+            for name, value in inline_rows(inline.formset.prefix, []).items()
+        },
         **fields,
     }
     return {name: value for name, value in data.items() if value is not None}

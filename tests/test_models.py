@@ -638,6 +638,7 @@ SLUG_USES = {
     "agreement": "Not shown publicly",
     "activity": "Not shown publicly",
     "source": "Not shown publicly",
+    "formerslug": "Deleting it breaks links to the old address",
 }
 COOPERATION_MODELS = list(apps.get_app_config("cooperation").get_models())
 

@@ -35,6 +35,9 @@ EXPECTED_COUNTS = {
     "participation": 6,
     "source": 1,
     "citation": 33,
+    # The release names EASO as it was in 2019 and says nothing of a renaming.
+    "formername": 0,
+    "formerslug": 0,
 }
 RELEASE = "iom-easo-working-arrangement-2019-07-22"
 AGREEMENT = "iom-easo-working-arrangement-2019"

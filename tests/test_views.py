@@ -1165,11 +1165,11 @@ QUERIES = [
     ("activity-detail", 8),
     # Count, page with parents and whether each parent is public.
     ("organisation-list", 3),
-    # Organisation with parent, children, citations, publishers; how many activities and
-    # agreements it has links to (models.linked); the latest activities, its roles in them,
-    # their count; the latest agreements, their count; how many participations it has,
-    # partners, their count.
-    ("organisation-detail", 15),
+    # Organisation with parent, children, former names, citations, publishers; how many
+    # activities and agreements it has links to (models.linked); the latest activities, its
+    # roles in them, their count; the latest agreements, their count; how many
+    # participations it has, partners, their count.
+    ("organisation-detail", 16),
     # Count, page.
     ("area-list", 2),
     # Area, citations, publishers; how many activities and agreements it has links to; the
