@@ -13,8 +13,9 @@ EDITOR = "Editor"
 PUBLISHER = "Publisher"
 
 #: Records an Editor may delete: drafts (the admin refuses published ones) and the rows that
-#: make up a record. Reference data that other records rely on is a Publisher's to delete.
-EDITOR_DELETES = ["activity", "agreement", "participation", "signatory", "citation"]
+#: make up a record. Reference data that other records rely on is a Publisher's to delete,
+#: and so is a former slug: old links and data files lead through it.
+EDITOR_DELETES = ["activity", "agreement", "participation", "signatory", "citation", "formername"]
 PUBLISH = ["publish_activity", "publish_agreement"]
 #: Reference data that a migration loads: every role may view it, none may change it.
 READ_ONLY = ["country"]

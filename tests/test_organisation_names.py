@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 import reversion
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -18,6 +19,7 @@ from cooperation.models import (
     OrganisationKind,
     Participation,
 )
+from cooperation.roles import EDITOR, PUBLISHER, VIEWER
 
 from .factories import (
     ActivityFactory,
@@ -407,3 +409,27 @@ def test_admin_refuses_a_former_name_dated_after_the_current_one(admin_client):
     assert response.status_code == 200
     assertContains(response, "A former name took effect before the current one (19 January 2022)")
     assert not FormerName.objects.exists()
+
+
+# Roles
+
+
+@pytest.mark.parametrize(
+    ("role", "names", "slugs"),
+    [(VIEWER, False, False), (EDITOR, True, False), (PUBLISHER, True, True)],
+)
+def test_role_may_delete_former_names_and_only_a_publisher_former_slugs(
+    client, django_user_model, role, names, slugs
+):
+    agency = renamed()
+    user = django_user_model.objects.create_user(username="staff", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    client.force_login(user)
+
+    page = client.get(admin_url(Organisation, "change", agency.pk))
+
+    can_delete = {
+        inline.formset.model: inline.formset.can_delete
+        for inline in page.context["inline_admin_formsets"]
+    }
+    assert (can_delete[FormerName], can_delete[FormerSlug]) == (names, slugs)
