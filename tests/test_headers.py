@@ -119,7 +119,9 @@ def test_admin_change_form_saves_under_admin_policy(admin_client):
     url = reverse("admin:cooperation_organisation_change", args=[organisation.pk])
     form = admin_client.get(url).context["adminform"].form
     data = {name: value for name, value in form.initial.items() if value is not None}
-    data.update({"name": "Renamed", "citations-TOTAL_FORMS": 0, "citations-INITIAL_FORMS": 0})
+    data["name"] = "Renamed"
+    for prefix in ["former_names", "former_slugs", "citations"]:
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
 
     response = admin_client.post(url, data)
 

@@ -76,8 +76,11 @@ def organisation_form(**fields):
         "name": "European Union Agency for Asylum",
         "slug": "euaa",
         "kind": OrganisationKind.EU_AGENCY,
-        "citations-TOTAL_FORMS": 0,
-        "citations-INITIAL_FORMS": 0,
+        **{
+            f"{prefix}-{count}": 0
+            for prefix in ["former_names", "former_slugs", "citations"]
+            for count in ["TOTAL_FORMS", "INITIAL_FORMS"]
+        },
         **fields,
     }
 
