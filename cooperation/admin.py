@@ -651,6 +651,7 @@ class OrganisationAdmin(CuratedAdmin):
         "country",
         "website",
         "description",
+        "iati_identifier",
     ]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
