@@ -15,13 +15,16 @@ XLSX cells are written as strings, and XML carries the text as it is.
 """
 
 import csv
+import functools
+import itertools
 import re
 import tempfile
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import F, Prefetch, QuerySet
+from django.db.models import BooleanField, Expression, F, QuerySet
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path, register_converter, reverse
@@ -30,7 +33,19 @@ from django.views import View
 from . import views
 from .dates import Precision
 from .filters import PAGE_PARAMETERS
-from .models import Agreement, Citation, Participation, Role
+from .models import (
+    IATI_ORGANISATION_TYPE,
+    Activity,
+    ActivityStatus,
+    Agreement,
+    AgreementKind,
+    AreaKind,
+    Citation,
+    OrganisationKind,
+    Participation,
+    Publication,
+    Role,
+)
 
 #: The most rows one export holds; the full list is in the nightly dump.
 EXPORT_LIMIT = 100_000
@@ -74,6 +89,19 @@ def iso_date(day, precision=Precision.DAY):
     return day.isoformat()
 
 
+#: A key that every path converter of a record's address accepts (see Context.url).
+KEY_SENTINEL = "1234567890"
+
+
+@functools.cache
+def address_parts(url_name):
+    """The address of a record named `url_name` before and after its key."""
+    prefix, _, suffix = reverse(f"cooperation:{url_name}", args=[KEY_SENTINEL]).rpartition(
+        KEY_SENTINEL
+    )
+    return prefix, suffix
+
+
 @dataclass
 class Context:
     """What a row needs beyond its record: the site's address and the export's limit."""
@@ -82,42 +110,99 @@ class Context:
     limit: int | None = EXPORT_LIMIT
     dump_url: str = ""
 
-    def url(self, record):
-        return self.base + record.get_absolute_url()
+    def url(self, url_name, key):
+        """The absolute address of a record's page: reverse() once, not once a row."""
+        prefix, suffix = address_parts(url_name)
+        return f"{self.base}{prefix}{key}{suffix}"
+
+
+class KeyIn(Expression):
+    """
+    The condition that the column `key` holds one of `ids`, integers from the database
+    written out: `key__in` prepares each of a chunk's thousands of ids in Python first.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, key, ids):
+        super().__init__()
+        self.key, self.ids = F(key), ids
+
+    def get_source_expressions(self):
+        return [self.key]
+
+    def set_source_expressions(self, expressions):
+        (self.key,) = expressions
+
+    def as_sql(self, compiler, connection):
+        if not self.ids:
+            return "1 = 0", []
+        key, params = compiler.compile(self.key)
+        return f"{key} IN ({', '.join(str(int(pk)) for pk in self.ids)})", params
+
+
+@dataclass
+class Related:
+    """
+    Rows linked to the records of a chunk, read in one query: `queryset` narrowed to the
+    chunk's ids in its column `key`, as tuples of `fields`, grouped by that key.
+    """
+
+    name: str
+    queryset: object  # A function that returns the queryset, once the models are ready.
+    key: str
+    fields: list
+
+    def read(self, ids):
+        grouped = defaultdict(list)
+        rows = self.queryset().filter(KeyIn(self.key, ids))
+        for key, *values in rows.values_list(self.key, *self.fields):
+            grouped[key].append(values)
+        return grouped
+
+
+def through(model, relation, *fields):
+    """The links of the many-to-many field `relation` of `model`, ordered by `fields`."""
+    field_ = model._meta.get_field(relation)
+    target = field_.m2m_reverse_field_name()
+    return Related(
+        relation,
+        lambda: field_.remote_field.through.objects.order_by(*[f"{target}__{f}" for f in fields]),
+        field_.m2m_field_name(),
+        [f"{target}__{f}" for f in fields],
+    )
+
+
+def citations_of(cited):
+    """A record's citations: quote, note, and its source's title, date and address."""
+    return Related(
+        "citations",
+        lambda: Citation.objects.order_by(
+            F("source__published_on").desc(nulls_last=True), "source__title", "pk"
+        ),
+        cited,
+        ["quote", "note", "source__title", "source__published_on", "source__url"],
+    )
 
 
 def citation_text(citation):
-    """One citation in words: “quote” (Source title, 2019-07-22)."""
-    source = citation.source
-    when = f", {source.published_on.isoformat()}" if source.published_on else ""
-    note = f" [{citation.note}]" if citation.note else ""
-    return f"“{citation.quote}” ({source.title}{when}){note}"
+    """One citation in words: “quote” (Source title, 2019-07-22) [note]."""
+    quote, note, title, published_on, _ = citation
+    when = f", {published_on.isoformat()}" if published_on else ""
+    noted = f" [{note}]" if note else ""
+    return f"“{quote}” ({title}{when}){noted}"
 
 
-def citations_cell(record, context):
-    return CITATION_SEPARATOR.join(citation_text(c) for c in record.export_citations)
-
-
-def export_citations():
-    """A record's citations with their sources' title, date and address, never full text."""
-    citations = (
-        Citation.objects.select_related("source")
-        .only(
-            *["quote", "note", "activity", "agreement", "organisation", "area"],
-            *["source__title", "source__published_on", "source__url"],
-        )
-        .order_by(F("source__published_on").desc(nulls_last=True), "source__title", "pk")
-    )
-    return Prefetch("citations", queryset=citations, to_attr="export_citations")
-
-
-def names(records):
-    return NAME_SEPARATOR.join(str(record) for record in records)
+def names(values):
+    """The first of each tuple of `values`, joined."""
+    return NAME_SEPARATOR.join(value[0] for value in values)
 
 
 def participants_in(role):
-    def value(activity, context):
-        return names(p.organisation for p in activity.export_participations if p.role == role)
+    def value(row, context):
+        return NAME_SEPARATOR.join(
+            name for taken, name, *_ in row["participations"] if taken == role
+        )
 
     return value
 
@@ -126,95 +211,110 @@ def participants_in(role):
 class Column:
     name: str
     hxl: str
-    value: object  # (record, context) -> str
+    value: object  # (row, context) -> str
 
     @classmethod
     def of(cls, name, hxl, value=None):
-        """A column; by default the record's attribute `name`, as text."""
-        return cls(name, hxl, value or (lambda record, context: str(getattr(record, name))))
+        """A column; by default the row's field `name`."""
+        return cls(name, hxl, value or (lambda row, context: row[name] or ""))
 
 
-URL = Column.of("url", "#meta+url", lambda record, context: context.url(record))
-CITATIONS = Column.of("citations", "#meta+citations", citations_cell)
-
-
-def choice(name):
-    return lambda record, context: getattr(record, f"get_{name}_display")()
+def choice(name, choices):
+    return lambda row, context: choices(row[name]).label
 
 
 def precise(name):
-    return lambda record, context: iso_date(
-        getattr(record, name), getattr(record, f"{name}_precision")
-    )
+    return lambda row, context: iso_date(row[name], row[f"{name}_precision"])
+
+
+def linked_names(name):
+    return lambda row, context: names(row[name])
+
+
+def address(url_name, key):
+    return Column.of("url", "#meta+url", lambda row, context: context.url(url_name, row[key]))
+
+
+CITATIONS = Column.of(
+    "citations",
+    "#meta+citations",
+    lambda row, context: CITATION_SEPARATOR.join(map(citation_text, row["citations"])),
+)
+
+
+def public_agreement(row, context):
+    return row["agreement"] and row["agreement__publication"] == Publication.PUBLISHED
 
 
 ACTIVITY_COLUMNS = [
-    URL,
+    address("activity-detail", "pk"),
     Column.of("title", "#activity+title"),
-    Column.of("status", "#status", choice("status")),
+    Column.of("status", "#status", choice("status", ActivityStatus)),
     Column.of("start", "#date+start", precise("start_date")),
     Column.of("end", "#date+end", precise("end_date")),
     Column.of("description", "#activity+description"),
     *[Column.of(role.value, f"#org+name+{role.value}", participants_in(role)) for role in Role],
-    Column.of("areas", "#sector", lambda a, c: names(a.areas.all())),
-    Column.of(
-        "countries",
-        "#country+code",
-        lambda a, c: NAME_SEPARATOR.join(country.code for country in a.countries.all()),
-    ),
-    Column.of("regions", "#region+name", lambda a, c: names(a.regions.all())),
+    Column.of("areas", "#sector", linked_names("areas")),
+    Column.of("countries", "#country+code", linked_names("countries")),
+    Column.of("regions", "#region+name", linked_names("regions")),
     Column.of(
         "agreement",
         "#meta+agreement",
-        lambda a, c: a.public_agreement.title if a.public_agreement else "",
+        lambda row, c: row["agreement__title"] if public_agreement(row, c) else "",
     ),
     Column.of(
         "agreement_url",
         "#meta+agreement+url",
-        lambda a, c: c.url(a.public_agreement) if a.public_agreement else "",
+        lambda row, c: (
+            c.url("agreement-detail", row["agreement"]) if public_agreement(row, c) else ""
+        ),
     ),
     CITATIONS,
 ]
 
 ORGANISATION_COLUMNS = [
-    URL,
+    address("organisation-detail", "slug"),
     Column.of("name", "#org+name"),
     Column.of("acronym", "#org+acronym"),
-    Column.of("kind", "#org+type", choice("kind")),
-    Column.of("iati_type", "#org+type+code", lambda o, c: o.iati_type),
+    Column.of("kind", "#org+type", choice("kind", OrganisationKind)),
+    Column.of("iati_type", "#org+type+code", lambda row, c: IATI_ORGANISATION_TYPE[row["kind"]]),
     Column.of("iati_identifier", "#org+code"),
     Column.of(
-        "parent", "#org+name+parent", lambda o, c: o.parent.name if o.parent_is_public else ""
+        "parent",
+        "#org+name+parent",
+        lambda row, c: row["parent__name"] if row["parent_is_public"] else "",
     ),
     Column.of(
         "parent_url",
         "#meta+parent+url",
-        lambda o, c: c.url(o.parent) if o.parent_is_public else "",
+        lambda row, c: (
+            c.url("organisation-detail", row["parent__slug"]) if row["parent_is_public"] else ""
+        ),
     ),
     Column.of("city", "#loc+name"),
-    Column.of("country", "#country+code", lambda o, c: o.country.code or ""),
+    Column.of("country", "#country+code"),
     Column.of("website", "#meta+website"),
     Column.of("description", "#org+description"),
     CITATIONS,
 ]
 
 AGREEMENT_COLUMNS = [
-    URL,
+    address("agreement-detail", "pk"),
     Column.of("title", "#meta+title"),
-    Column.of("kind", "#meta+kind", choice("kind")),
+    Column.of("kind", "#meta+kind", choice("kind", AgreementKind)),
     Column.of("signed", "#date+signed", precise("signed_on")),
     Column.of("city", "#loc+name"),
-    Column.of("country", "#country+code", lambda a, c: a.country.code or ""),
-    Column.of("parties", "#org+name", lambda a, c: names(a.parties.all())),
-    Column.of("areas", "#sector", lambda a, c: names(a.areas.all())),
+    Column.of("country", "#country+code"),
+    Column.of("parties", "#org+name", linked_names("parties")),
+    Column.of("areas", "#sector", linked_names("areas")),
     Column.of("summary", "#description"),
     CITATIONS,
 ]
 
 AREA_COLUMNS = [
-    URL,
+    address("area-detail", "slug"),
     Column.of("name", "#sector+name"),
-    Column.of("kind", "#sector+type", choice("kind")),
+    Column.of("kind", "#sector+type", choice("kind", AreaKind)),
     Column.of("description", "#description"),
     CITATIONS,
 ]
@@ -222,28 +322,51 @@ AREA_COLUMNS = [
 
 @dataclass
 class Table:
-    """One public list as an export: its page's view, the columns, and its formats."""
+    """
+    One public list as an export: its page's view (queryset and FilterSet), the fields read
+    from each row, the rows read beside them per chunk, the columns, and its formats.
+    """
 
     name: str  # The list's path and the dump's file names: "activities".
     list_name: str  # The list's URL name: "activity-list".
     view: type
+    fields: list
+    related: list
     columns: list
-    prefetches: list
     formats: list = field(default_factory=lambda: ["csv", "xlsx"])
 
-    def queryset(self):
-        """The list's queryset with what the export needs prefetched instead of the page's."""
-        queryset = self.view.queryset.prefetch_related(None)
-        return queryset.prefetch_related(*self.prefetches, export_citations())
-
     def filterset(self, data):
-        return self.view.filterset_class(data or None, queryset=self.queryset())
+        queryset = self.view.queryset.prefetch_related(None)  # Read per chunk instead.
+        return self.view.filterset_class(data or None, queryset=queryset)
 
     def header(self):
         return [column.name for column in self.columns]
 
-    def cells(self, record, context):
-        return [column.value(record, context) for column in self.columns]
+    def cells(self, row, context):
+        return [column.value(row, context) for column in self.columns]
+
+    def chunks(self, rows):
+        """
+        The rows of the filtered list as dicts of `fields` and `related`, a chunk at a
+        time. A search in relevance order (search.Ranked) is read by its ids, in order.
+        """
+        if isinstance(rows, QuerySet):
+            found = rows.values(*self.fields).iterator(chunk_size=EXPORT_CHUNK)
+            chunks = iter(lambda: list(itertools.islice(found, EXPORT_CHUNK)), [])
+        else:
+            chunks = (self.by_ids(rows, start) for start in range(0, len(rows), EXPORT_CHUNK))
+        for chunk in chunks:
+            ids = [row["pk"] for row in chunk]
+            for related in self.related:
+                linked = related.read(ids)
+                for row in chunk:
+                    row[related.name] = linked.get(row["pk"], [])
+            yield chunk
+
+    def by_ids(self, ranked, start):
+        ids = ranked.ids[start : start + EXPORT_CHUNK]
+        found = {row["pk"]: row for row in ranked.queryset.filter(pk__in=ids).values(*self.fields)}
+        return [found[pk] for pk in ids if pk in found]
 
 
 TABLES = {
@@ -253,42 +376,65 @@ TABLES = {
             "activities",
             "activity-list",
             views.ActivityListView,
-            ACTIVITY_COLUMNS,
             [
-                Prefetch(
+                *["pk", "title", "status", "description", "changed_at"],
+                *["start_date", "start_date_precision", "end_date", "end_date_precision"],
+                *["agreement", "agreement__title", "agreement__publication"],
+            ],
+            [
+                Related(
                     "participations",
-                    queryset=Participation.objects.select_related("organisation").only(
-                        "activity",
+                    lambda: Participation.objects.order_by("role", "organisation__name"),
+                    "activity",
+                    [
                         "role",
                         "organisation__name",
                         "organisation__kind",
                         "organisation__iati_identifier",
-                    ),
-                    to_attr="export_participations",
+                    ],
                 ),
-                "areas",
-                "countries",
-                "regions",
-                Prefetch("agreement", queryset=Agreement.objects.only("title", "publication")),
+                through(Activity, "areas", "name", "slug"),
+                through(Activity, "countries", "code", "name"),
+                through(Activity, "regions", "name", "slug"),
+                citations_of("activity"),
             ],
+            ACTIVITY_COLUMNS,
             ["csv", "xlsx", "iati.xml", "hxl.csv"],
         ),
         Table(
             "organisations",
             "organisation-list",
             views.OrganisationListView,
+            [
+                *["pk", "slug", "name", "acronym", "kind", "iati_identifier"],
+                *["parent__name", "parent__slug", "parent_is_public"],
+                *["city", "country", "website", "description"],
+            ],
+            [citations_of("organisation")],
             ORGANISATION_COLUMNS,
-            [],
             ["csv", "xlsx", "hxl.csv"],
         ),
         Table(
             "agreements",
             "agreement-list",
             views.AgreementListView,
+            ["pk", "title", "kind", "signed_on", "signed_on_precision", "city", "country"]
+            + ["summary"],
+            [
+                through(Agreement, "parties", "name"),
+                through(Agreement, "areas", "name"),
+                citations_of("agreement"),
+            ],
             AGREEMENT_COLUMNS,
-            ["parties", "areas"],
         ),
-        Table("areas", "area-list", views.AreaListView, AREA_COLUMNS, []),
+        Table(
+            "areas",
+            "area-list",
+            views.AreaListView,
+            ["pk", "slug", "name", "kind", "description"],
+            [citations_of("area")],
+            AREA_COLUMNS,
+        ),
     ]
 }
 
@@ -308,32 +454,23 @@ CONTENT_TYPES = {
 
 
 class Capped:
-    """
-    The rows of a list, read in chunks, stopping at `limit`; `truncated` once the rows run
-    past it. A search in relevance order is a sequence of ids (search.Ranked), sliced.
-    """
+    """The rows of a table's list, stopping at `limit`; `truncated` once they run past it."""
 
-    def __init__(self, rows, limit):
-        self.rows, self.limit, self.truncated = rows, limit, False
+    def __init__(self, table, rows, limit):
+        self.table, self.rows, self.limit, self.truncated = table, rows, limit, False
 
     def __iter__(self):
-        for number, record in enumerate(self.chunked()):
-            if self.limit is not None and number == self.limit:
-                self.truncated = True
-                return
-            yield record
-
-    def chunked(self):
         rows = self.rows
-        if isinstance(rows, QuerySet):
-            if self.limit is not None:
-                rows = rows[: self.limit + 1]
-            return rows.iterator(chunk_size=EXPORT_CHUNK)
-        return (
-            record
-            for start in range(0, len(rows), EXPORT_CHUNK)
-            for record in rows[start : start + EXPORT_CHUNK]
-        )
+        if self.limit is not None and isinstance(rows, QuerySet):
+            rows = rows[: self.limit + 1]
+        number = 0
+        for chunk in self.table.chunks(rows):
+            for row in chunk:
+                if number == self.limit:
+                    self.truncated = True
+                    return
+                number += 1
+                yield row
 
 
 def truncation_note(context):
@@ -360,7 +497,7 @@ def csv_lines(table, rows, context, hxl=False):
     yield line(table.header())
     if hxl:
         yield line([column.hxl for column in table.columns])
-    capped, batch = Capped(rows, context.limit), []
+    capped, batch = Capped(table, rows, context.limit), []
     for record in capped:
         batch.append(line(table.cells(record, context)))
         if len(batch) == ROWS_PER_WRITE:
@@ -388,7 +525,7 @@ def write_xlsx(table, rows, context, file):
         sheet.append(cells)
 
     append(table.header())
-    capped = Capped(rows, context.limit)
+    capped = Capped(table, rows, context.limit)
     for record in capped:
         append(table.cells(record, context))
     if capped.truncated:
@@ -399,7 +536,7 @@ def write_xlsx(table, rows, context, file):
 def iati_chunks(table, rows, context):
     from . import iati
 
-    return iati.document(rows, context)
+    return iati.document(table, rows, context)
 
 
 STREAMS = {

@@ -84,9 +84,8 @@ PUBLIC_URL_NAMES = (
     {f"cooperation:{name}" for name in LISTS}
     | {f"cooperation:{model._meta.model_name}-detail" for model in PUBLIC_RECORDS}
     | {"admin:login", "admin:logout"}
-    | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")} - {
-        "cooperation:region-list-export"
-    }
+    | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")}
+    - {"cooperation:region-list-export"}
 )
 
 
