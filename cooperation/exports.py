@@ -512,24 +512,25 @@ def write_xlsx(table, rows, context, file):
     """The XLSX of `rows`, written to `file`: every cell a string, none a formula."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(table.name)
 
-    def append(values):
-        cells = []
-        for value in values:
-            cell = WriteOnlyCell(sheet, xml_text(value))
-            cell.data_type = "s"  # Text as it is, never a formula or a number.
-            cells.append(cell)
-        sheet.append(cells)
+    def cell(value):
+        text = xml_text(value)
+        if not (text.startswith("=") or text in ERROR_CODES):
+            return text  # openpyxl types any other string as a string.
+        typed = WriteOnlyCell(sheet, text)
+        typed.data_type = "s"  # Text as it is, not a formula or an error value.
+        return typed
 
-    append(table.header())
+    sheet.append([cell(value) for value in table.header()])
     capped = Capped(table, rows, context.limit)
-    for record in capped:
-        append(table.cells(record, context))
+    for row in capped:
+        sheet.append([cell(value) for value in table.cells(row, context)])
     if capped.truncated:
-        append([truncation_note(context)])
+        sheet.append([truncation_note(context)])
     workbook.save(file)
 
 

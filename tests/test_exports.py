@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+from operator import itemgetter
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -149,17 +150,20 @@ def test_dates_are_exported_as_precisely_as_known(client):
 
 
 def test_xlsx_cells_are_strings_as_they_are(client, listed):
-    activity("=1+1", start_date=datetime.date(2023, 1, 1))
+    activity("=1+1", start_date=datetime.date(2023, 1, 1), description="#N/A")
+    activity("-2", start_date=datetime.date(2024, 1, 1), description="12")
 
     response = client.get("/activities.xlsx?sort=-title")
 
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(body(response))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert [row[1] for row in rows] == ["title", "Other area", "Old", "New", "=1+1"]
-    formula = next(sheet.iter_rows(min_row=5, max_row=5))[1]
-    assert formula.data_type == "s"
-    assert formula.value == "=1+1"
+    assert [row[1] for row in rows] == ["title", "Other area", "Old", "New", "=1+1", "-2"]
+    formula, error = itemgetter(1, 5)(next(sheet.iter_rows(min_row=5, max_row=5)))
+    assert (formula.data_type, formula.value) == ("s", "=1+1")
+    assert (error.data_type, error.value) == ("s", "#N/A")
+    number, twelve = itemgetter(1, 5)(next(sheet.iter_rows(min_row=6, max_row=6)))
+    assert (number.data_type, number.value, twelve.value) == ("s", "-2", "12")
 
 
 def test_organisation_and_agreement_and_area_exports(client, listed):
