@@ -119,6 +119,18 @@ def test_csv_has_the_filtered_rows_in_the_list_order_without_drafts(client, list
     assert old["citations"] == "“work together on training” (Press release)"
 
 
+def test_csv_of_a_search_is_in_the_order_of_relevance_as_the_page(client, listed):
+    activity("Training of guards", description="Nothing else.")
+    activity("Reception", description="Includes training.")
+
+    page = client.get("/activities/?q=training")
+    rows = csv_rows(client.get("/activities.csv?q=training"))
+
+    assert page.context["filter"].search_order == "relevance"
+    assert [row[1] for row in rows[1:]] == [a.title for a in page.context["object_list"]]
+    assert [row[1] for row in rows[1:]][:1] == ["Training of guards"]
+
+
 def test_csv_follows_the_chosen_sort(client, listed):
     rows = csv_rows(client.get("/activities.csv?sort=title"))
 
