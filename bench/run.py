@@ -10,7 +10,9 @@ The database is the one DATABASE_URL names, or bench/out/demo-<N>.sqlite3 withou
 empty database is migrated and filled; one that holds activities is measured as it is.
 For each scenario: p50 and p95 of --requests timed requests after one warm-up, the warm-up's
 query count and response size, and for a list the "floor": the page's own SQL for its rows
-alone (no count, no related rows, no template), timed with a cursor.
+alone (no count, no related rows, no template), timed with a cursor. Then each export of the
+whole activity list (CSV, HXL, IATI XML, XLSX; see cooperation/exports.py) once: the time to
+its first byte, in all, and the rows a second it wrote (rows counted afterwards, untimed).
 
 --check generates two small sets (--check-sizes, on temporary SQLite files, or on PostgreSQL
 databases named after DATABASE_URL's, created and dropped) and fails if any page's query
@@ -106,6 +108,7 @@ def parse():
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-sizes", type=int, nargs=2, default=[200, 600])
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # for --check's children
+    parser.add_argument("--check-run", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args()
 
 
@@ -226,6 +229,89 @@ def scenarios():
             "admin activity form", f"/admin/cooperation/activity/{activity}/change/", admin=True
         ),
     ]
+
+
+def export_scenarios():
+    """The exports to time: each format of the whole activity list, and one small filter."""
+    from cooperation.models import Activity
+
+    area = Activity.areas.through.objects.order_by("area__slug").values_list("area__slug")[:1]
+    return [
+        Scenario("export csv", "/activities.csv"),
+        Scenario("export hxl", "/activities.hxl.csv"),
+        Scenario("export iati", "/activities.iati.xml"),
+        Scenario("export xlsx", "/activities.xlsx"),
+        Scenario("export organisations csv", "/organisations.csv"),
+        Scenario("export csv one area", "/activities.csv?" + urlencode({"area": area[0][0]})),
+    ]
+
+
+def count_rows(url, content):
+    """The records in an export (untimed): rows of a CSV or sheet, activities of IATI XML."""
+    import csv
+    import io
+
+    if url.split("?")[0].endswith(".xlsx"):
+        import openpyxl
+
+        sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+        return sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
+    if ".iati.xml" in url:
+        return content.count(b"<iati-activity ")
+    header_rows = 2 if ".hxl.csv" in url else 1
+    return sum(1 for _ in csv.reader(io.StringIO(content.decode()))) - header_rows
+
+
+def measure_export(scenario, client):
+    """
+    Time to the first byte and in all of one export, and the rows a second it wrote, after
+    a warm-up that reads its first piece only (the pages' code and caches, loaded once).
+    """
+    warm_up = client.get(scenario.url)
+    next(iter(warm_up.streaming_content if warm_up.streaming else [b""]), b"")
+    warm_up.close()
+    started = time.perf_counter()
+    response = client.get(scenario.url)
+    chunks = iter(response.streaming_content) if response.streaming else iter([response.content])
+    first = next(chunks, b"")
+    first_byte = time.perf_counter() - started
+    content = first + b"".join(chunks)
+    total = time.perf_counter() - started
+    response.close()
+    rows = count_rows(scenario.url, content) if response.status_code == 200 else 0
+    return {
+        "name": scenario.name,
+        "url": scenario.url,
+        "status": response.status_code,
+        "first_byte_ms": first_byte * 1000,
+        "seconds": total,
+        "rows": rows,
+        "rows_per_second": rows / total if total else None,
+        "bytes": len(content),
+    }
+
+
+EXPORT_COLUMNS = ["export", "status", "1st byte ms", "seconds", "rows", "rows/s", "MB"]
+EXPORT_WIDTHS = [26, 6, 11, 8, 8, 9, 7]
+
+
+def export_cells(row):
+    return [
+        row["name"],
+        str(row["status"]),
+        number(row["first_byte_ms"]),
+        number(row["seconds"], 2),
+        f"{row['rows']:,}",
+        number(row["rows_per_second"], 0),
+        number(row["bytes"] / 1e6, 1),
+    ]
+
+
+def aligned(values, widths):
+    return "  ".join(
+        value.ljust(width) if index == 0 else value.rjust(width)
+        for index, (value, width) in enumerate(zip(values, widths, strict=True))
+    )
 
 
 class Deadline:
@@ -370,6 +456,15 @@ def run(args):
             result = measure(scenario, clients, args.requests, args.budget)
             results.append(result)
             print(format_row(result), flush=True)
+        exported = []
+        # --check compares query counts of pages; exports are timed only.
+        chosen = [] if args.check_run else export_scenarios()
+        chosen = [s for s in chosen if not args.only or args.only in s.name]
+        if chosen:
+            print("\n" + aligned(EXPORT_COLUMNS, EXPORT_WIDTHS))
+        for scenario in chosen:
+            exported.append(measure_export(scenario, clients["public"]))
+            print(aligned(export_cells(exported[-1]), EXPORT_WIDTHS), flush=True)
     return {
         "vendor": connection.vendor,
         "activities": Activity.objects.count(),
@@ -377,6 +472,7 @@ def run(args):
         "requests": args.requests,
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "results": [result.row() for result in results],
+        "exports": exported,
     }
 
 
@@ -403,11 +499,7 @@ def cells(result):
 
 
 def format_row(result):
-    values = cells(result)
-    return "  ".join(
-        value.ljust(width) if index == 0 else value.rjust(width)
-        for index, (value, width) in enumerate(zip(values, WIDTHS, strict=True))
-    )
+    return aligned(cells(result), WIDTHS)
 
 
 def markdown(report):
@@ -421,6 +513,10 @@ def markdown(report):
     for row in report["results"]:
         result = Result(**{key: row[key] for key in Result.__dataclass_fields__})
         lines.append("| " + " | ".join(cells(result)) + " |")
+    if report.get("exports"):
+        lines += ["", "| " + " | ".join(EXPORT_COLUMNS) + " |"]
+        lines.append("|" + "|".join(["---"] + ["---:"] * (len(EXPORT_COLUMNS) - 1)) + "|")
+        lines += ["| " + " | ".join(export_cells(row)) + " |" for row in report["exports"]]
     return "\n".join(lines) + "\n"
 
 
@@ -470,6 +566,7 @@ def check(args):
                 f"--requests={args.requests}",
                 f"--budget={args.budget}",
                 f"--json={report_path}",
+                "--check-run",
             ]
             print(f"\n== {size} activities", flush=True)
             subprocess.run(command, env={**os.environ, "DATABASE_URL": url}, check=True)
@@ -510,12 +607,7 @@ def main():
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{OUT / f'demo-{args.activities}.sqlite3'}")
     OUT.mkdir(parents=True, exist_ok=True)
     setup_django()
-    print(
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(COLUMNS, WIDTHS, strict=True))
-        )
-    )
+    print(aligned(COLUMNS, WIDTHS))
     report = run(args)
     if args.json:
         args.json.write_text(json.dumps(report))

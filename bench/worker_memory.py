@@ -7,7 +7,8 @@ The memory of one gunicorn worker serving every page that bench/run.py times, on
 The database is the one DATABASE_URL names, or bench/out/demo-<N>.sqlite3 without it, as
 for bench/run.py. One sync worker with the production settings (DEBUG off) serves on a free
 port of 127.0.0.1; admin pages are asked for with a staff session. Prints the worker's
-resident memory after each page and its peak (VmHWM), against WORKER_LIMIT_MB.
+resident memory after each page and its peak (VmHWM), against WORKER_LIMIT_MB. The pages
+end with the exports bench/run.py times, each the whole list (up to its row limit).
 """
 
 import argparse
@@ -20,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.run import OUT, scenarios  # noqa: E402
+from bench.run import OUT, export_scenarios, scenarios  # noqa: E402
 from tests.load.concurrent_saves import SETTINGS_MODULE, Gunicorn, write_settings  # noqa: E402
 
 WORKER_LIMIT_MB = 150
@@ -86,7 +87,7 @@ def main():
     if not Activity.objects.exists():
         sys.exit("No activities here: run bench/run.py (make bench) first to generate them.")
     call_command("collectstatic", interactive=False, verbosity=0)
-    pages, cookie = scenarios(), staff_session_cookie()
+    pages, cookie = scenarios() + export_scenarios(), staff_session_cookie()
     server = Gunicorn(folder, os.environ["DATABASE_URL"], 1, secret_key)
     try:
         server.wait_until_ready()

@@ -31,6 +31,19 @@ DJANGO_TRUSTED_PROXY_COUNT  number of reverse proxies in front of the applicatio
                         the visitor came over HTTPS) and X-Forwarded-For (the client's
                         address, cooperation.logins.client_address, for the login
                         limits and anything else that counts per client) believed.
+DJANGO_PUBLIC_URL       the site's address as the public reaches it, such as
+                        https://tracker.example.org: the absolute record addresses in
+                        the full exports that `manage.py dump_exports` writes (default
+                        http://localhost:8000). Exports served by the site take the
+                        request's own address
+DJANGO_EXPORTS_DIR      the folder `manage.py dump_exports` writes the full exports to
+                        and /exports/<file> serves them from (default: exports/ in the
+                        project folder)
+DJANGO_IATI_REPORTING_ORG_REF   the IATI organisation identifier of whoever runs the
+                        tracker, named as the secondary reporter of every activity in the
+                        IATI XML export (default XI-EXAMPLE-TRACKER, a placeholder)
+DJANGO_IATI_REPORTING_ORG_TYPE  its IATI OrganisationType code (default 90, other)
+DJANGO_IATI_REPORTING_ORG_NAME  its name (default "Cooperation tracker")
 DJANGO_LOG_LEVEL        level of the log, written to stderr one JSON object a line
                         (default INFO)
 """
@@ -252,6 +265,15 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "cooperation.logins.client_address"
 AXES_LOCKOUT_CALLABLE = "cooperation.logins.lockout_response"
+PUBLIC_URL = os.environ.get("DJANGO_PUBLIC_URL", "http://localhost:8000").rstrip("/")
+EXPORTS_DIR = Path(os.environ.get("DJANGO_EXPORTS_DIR", BASE_DIR / "exports"))
+# The tracker republishes what others published: a secondary reporter in IATI's terms.
+IATI_REPORTING_ORGANISATION = {
+    "ref": os.environ.get("DJANGO_IATI_REPORTING_ORG_REF", "XI-EXAMPLE-TRACKER"),
+    "type": os.environ.get("DJANGO_IATI_REPORTING_ORG_TYPE", "90"),
+    "name": os.environ.get("DJANGO_IATI_REPORTING_ORG_NAME", "Cooperation tracker"),
+}
+
 # Axes's log lines mask the username and address (its default), and name no user agent.
 # The failures with both stay in the admin (Axes › Access attempts) for the cool-off.
 AXES_VERBOSE = False

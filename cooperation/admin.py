@@ -739,6 +739,7 @@ class OrganisationAdmin(CuratedAdmin):
         "country",
         "website",
         "description",
+        "iati_identifier",
     ]
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]

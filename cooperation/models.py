@@ -5,7 +5,7 @@ from operator import or_
 import reversion
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace
@@ -112,6 +112,17 @@ def line_feeds_constraint(field):
         name="%(app_label)s_%(class)s_" + f"{field}_without_carriage_return",
         violation_error_message=f"The {field} holds a carriage return; lines end in LF.",
     )
+
+
+#: An IATI organisation identifier: an agency prefix (country or XI/XM, a hyphen, the
+#: agency's code) and the identifier it gave, without spaces or the characters IATI refuses.
+iati_identifier_validator = RegexValidator(
+    r"^[A-Z]{2}-[A-Z0-9]+-[^\s/&|?]+$",
+    message=(
+        "Enter an IATI organisation identifier such as XM-DAC-47066: two capital letters, "
+        "a hyphen, the agency's code, a hyphen and the identifier, without spaces."
+    ),
+)
 
 
 class SlugManager(models.Manager):
@@ -428,6 +439,17 @@ class Organisation(models.Model):
     country = CountryField("headquarters country", blank=True)
     website = models.URLField(blank=True, validators=[web_address_validator])
     description = models.TextField(blank=True, help_text="Shown on the organisation's public page.")
+    iati_identifier = models.CharField(
+        "IATI organisation identifier",
+        max_length=100,
+        blank=True,
+        validators=[iati_identifier_validator],
+        help_text=(
+            "As the organisation publishes it to IATI, such as XM-DAC-47066: a registration "
+            "agency's prefix, a hyphen and the number it gave. Public, in the IATI export. "
+            "Leave blank when unknown."
+        ),
+    )
 
     objects = OrganisationManager.from_queryset(OrganisationQuerySet)()
 

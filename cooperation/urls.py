@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import feeds, views
+from . import exports, feeds, views
 
 app_name = "cooperation"
 
@@ -22,4 +22,5 @@ urlpatterns = [
     path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement-detail"),
     path("changes/", views.ChangeLogView.as_view(), name="changes"),
     path("changes/feed/", feeds.ChangeFeed(), name="changes-feed"),
+    *exports.urlpatterns(),
 ]

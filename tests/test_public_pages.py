@@ -84,6 +84,8 @@ PUBLIC_URL_NAMES = (
     {f"cooperation:{name}" for name in LISTS}
     | {f"cooperation:{model._meta.model_name}-detail" for model in PUBLIC_RECORDS}
     | {"admin:login", "admin:logout"}
+    | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")}
+    - {"cooperation:region-list-export"}
 )
 
 
@@ -125,6 +127,8 @@ def parameter(pattern, name):
         return str(getattr(queryset.model.objects.public().first(), name))
     model_admin = getattr(pattern.callback, "model_admin", None)
     record = model_admin.model.objects.first() if model_admin else None
+    if name == "format":  # An export's: every list has CSV.
+        return "csv"
     if name == "content_type_id":
         return str(ContentType.objects.get_for_model(Activity).pk)
     return str(record.pk) if record else "1"

@@ -1,0 +1,672 @@
+"""
+The public lists taken away: each filtered list in CSV and XLSX, activities and
+organisations in HXL-tagged CSV, and activities in IATI XML (iati.py). An export is the
+list's own URL with a format suffix and the same query string (`/activities/?area=x` →
+`/activities.csv?area=x`), filtered and sorted by the list's own FilterSet and queryset.
+
+CSV, HXL and XML stream: the header goes out before the first query, and the rows are read
+EXPORT_CHUNK at a time with their related rows prefetched per chunk. An export stops at
+EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and says so in a last row, pointing
+to the full export that `manage.py dump_exports` writes every night into EXPORTS_DIR.
+
+Every row carries its record's absolute public address and its citations. Cells of CSV and
+HXL that a spreadsheet would run as a formula get one leading apostrophe (escape_formula);
+XLSX cells are written as strings, and XML carries the text as it is.
+"""
+
+import csv
+import functools
+import itertools
+import re
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import BooleanField, Expression, F, QuerySet
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path, register_converter, reverse
+from django.views import View
+
+from . import views
+from .dates import Precision
+from .filters import PAGE_PARAMETERS
+from .models import (
+    IATI_ORGANISATION_TYPE,
+    Activity,
+    ActivityStatus,
+    Agreement,
+    AgreementKind,
+    AreaKind,
+    Citation,
+    OrganisationKind,
+    Participation,
+    Publication,
+    Role,
+)
+
+#: The most rows one export holds; the full list is in the nightly dump.
+EXPORT_LIMIT = 100_000
+#: The most rows one XLSX export holds: it is written whole before it is sent.
+XLSX_LIMIT = 50_000
+#: The most rows a spreadsheet program opens: the limit of the full XLSX dump.
+XLSX_DUMP_LIMIT = 1_048_575
+#: Rows read, and their related rows prefetched, at a time.
+EXPORT_CHUNK = 2_000
+#: Rows written to the response at a time.
+ROWS_PER_WRITE = 200
+
+#: What starts a formula in a spreadsheet program (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Characters XML 1.0, and so XLSX, cannot hold: C0 controls but tab, LF and CR.
+NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+#: Between two citations in one cell of CSV, HXL or XLSX.
+CITATION_SEPARATOR = "\n"
+#: Between two names in one cell.
+NAME_SEPARATOR = "; "
+
+
+def escape_formula(text):
+    """`text` with one apostrophe before it if a spreadsheet would read it as a formula."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def xml_text(text):
+    """`text` without the control characters XML cannot hold (nothing else changes)."""
+    return NOT_IN_XML.sub("", text)
+
+
+def iso_date(day, precision=Precision.DAY):
+    """`day` in ISO 8601, no more precisely than known: 2026-01-22, 2026-01 or 2026."""
+    if day is None:
+        return ""
+    if precision == Precision.YEAR:
+        return f"{day.year:04d}"
+    if precision == Precision.MONTH:
+        return f"{day.year:04d}-{day.month:02d}"
+    return day.isoformat()
+
+
+#: A key that every path converter of a record's address accepts (see Context.url).
+KEY_SENTINEL = "1234567890"
+
+
+@functools.cache
+def address_parts(url_name):
+    """The address of a record named `url_name` before and after its key."""
+    prefix, _, suffix = reverse(f"cooperation:{url_name}", args=[KEY_SENTINEL]).rpartition(
+        KEY_SENTINEL
+    )
+    return prefix, suffix
+
+
+@dataclass
+class Context:
+    """What a row needs beyond its record: the site's address and the export's limit."""
+
+    base: str
+    limit: int | None = EXPORT_LIMIT
+    dump_url: str = ""
+
+    def url(self, url_name, key):
+        """The absolute address of a record's page: reverse() once, not once a row."""
+        prefix, suffix = address_parts(url_name)
+        return f"{self.base}{prefix}{key}{suffix}"
+
+
+class KeyIn(Expression):
+    """
+    The condition that the column `key` holds one of `ids`, integers from the database
+    written out: `key__in` prepares each of a chunk's thousands of ids in Python first.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, key, ids):
+        super().__init__()
+        self.key, self.ids = F(key), ids
+
+    def get_source_expressions(self):
+        return [self.key]
+
+    def set_source_expressions(self, expressions):
+        (self.key,) = expressions
+
+    def as_sql(self, compiler, connection):
+        if not self.ids:
+            return "1 = 0", []
+        key, params = compiler.compile(self.key)
+        return f"{key} IN ({', '.join(str(int(pk)) for pk in self.ids)})", params
+
+
+@dataclass
+class Related:
+    """
+    Rows linked to the records of a chunk, read in one query: `queryset` narrowed to the
+    chunk's ids in its column `key`, as tuples of `fields`, grouped by that key.
+    """
+
+    name: str
+    queryset: object  # A function that returns the queryset, once the models are ready.
+    key: str
+    fields: list
+
+    def read(self, ids):
+        grouped = defaultdict(list)
+        rows = self.queryset().filter(KeyIn(self.key, ids))
+        for key, *values in rows.values_list(self.key, *self.fields):
+            grouped[key].append(values)
+        return grouped
+
+
+def through(model, relation, *fields):
+    """The links of the many-to-many field `relation` of `model`, ordered by `fields`."""
+    field_ = model._meta.get_field(relation)
+    target = field_.m2m_reverse_field_name()
+    return Related(
+        relation,
+        lambda: field_.remote_field.through.objects.order_by(*[f"{target}__{f}" for f in fields]),
+        field_.m2m_field_name(),
+        [f"{target}__{f}" for f in fields],
+    )
+
+
+def citations_of(cited):
+    """A record's citations: quote, note, and its source's title, date and address."""
+    return Related(
+        "citations",
+        lambda: Citation.objects.order_by(
+            F("source__published_on").desc(nulls_last=True), "source__title", "pk"
+        ),
+        cited,
+        ["quote", "note", "source__title", "source__published_on", "source__url"],
+    )
+
+
+def citation_text(citation):
+    """One citation in words: “quote” (Source title, 2019-07-22) [note]."""
+    quote, note, title, published_on, _ = citation
+    when = f", {published_on.isoformat()}" if published_on else ""
+    noted = f" [{note}]" if note else ""
+    return f"“{quote}” ({title}{when}){noted}"
+
+
+def names(values):
+    """The first of each tuple of `values`, joined."""
+    return NAME_SEPARATOR.join(value[0] for value in values)
+
+
+def participants_in(role):
+    def value(row, context):
+        return NAME_SEPARATOR.join(
+            name for taken, name, *_ in row["participations"] if taken == role
+        )
+
+    return value
+
+
+@dataclass
+class Column:
+    name: str
+    hxl: str
+    value: object  # (row, context) -> str
+
+    @classmethod
+    def of(cls, name, hxl, value=None):
+        """A column; by default the row's field `name`."""
+        return cls(name, hxl, value or (lambda row, context: row[name] or ""))
+
+
+def choice(name, choices):
+    return lambda row, context: choices(row[name]).label
+
+
+def precise(name):
+    return lambda row, context: iso_date(row[name], row[f"{name}_precision"])
+
+
+def linked_names(name):
+    return lambda row, context: names(row[name])
+
+
+def address(url_name, key):
+    return Column.of("url", "#meta+url", lambda row, context: context.url(url_name, row[key]))
+
+
+CITATIONS = Column.of(
+    "citations",
+    "#meta+citations",
+    lambda row, context: CITATION_SEPARATOR.join(map(citation_text, row["citations"])),
+)
+
+
+def public_agreement(row, context):
+    return row["agreement"] and row["agreement__publication"] == Publication.PUBLISHED
+
+
+ACTIVITY_COLUMNS = [
+    address("activity-detail", "pk"),
+    Column.of("title", "#activity+title"),
+    Column.of("status", "#status", choice("status", ActivityStatus)),
+    Column.of("start", "#date+start", precise("start_date")),
+    Column.of("end", "#date+end", precise("end_date")),
+    Column.of("description", "#activity+description"),
+    *[Column.of(role.value, f"#org+name+{role.value}", participants_in(role)) for role in Role],
+    Column.of("areas", "#sector", linked_names("areas")),
+    Column.of("countries", "#country+code", linked_names("countries")),
+    Column.of("regions", "#region+name", linked_names("regions")),
+    Column.of(
+        "agreement",
+        "#meta+agreement",
+        lambda row, c: row["agreement__title"] if public_agreement(row, c) else "",
+    ),
+    Column.of(
+        "agreement_url",
+        "#meta+agreement+url",
+        lambda row, c: (
+            c.url("agreement-detail", row["agreement"]) if public_agreement(row, c) else ""
+        ),
+    ),
+    CITATIONS,
+]
+
+ORGANISATION_COLUMNS = [
+    address("organisation-detail", "slug"),
+    Column.of("name", "#org+name"),
+    Column.of("acronym", "#org+acronym"),
+    Column.of("kind", "#org+type", choice("kind", OrganisationKind)),
+    Column.of("iati_type", "#org+type+code", lambda row, c: IATI_ORGANISATION_TYPE[row["kind"]]),
+    Column.of("iati_identifier", "#org+code"),
+    Column.of(
+        "parent",
+        "#org+name+parent",
+        lambda row, c: row["parent__name"] if row["parent_is_public"] else "",
+    ),
+    Column.of(
+        "parent_url",
+        "#meta+parent+url",
+        lambda row, c: (
+            c.url("organisation-detail", row["parent__slug"]) if row["parent_is_public"] else ""
+        ),
+    ),
+    Column.of("city", "#loc+name"),
+    Column.of("country", "#country+code"),
+    Column.of("website", "#meta+website"),
+    Column.of("description", "#org+description"),
+    CITATIONS,
+]
+
+AGREEMENT_COLUMNS = [
+    address("agreement-detail", "pk"),
+    Column.of("title", "#meta+title"),
+    Column.of("kind", "#meta+kind", choice("kind", AgreementKind)),
+    Column.of("signed", "#date+signed", precise("signed_on")),
+    Column.of("city", "#loc+name"),
+    Column.of("country", "#country+code"),
+    Column.of("parties", "#org+name", linked_names("parties")),
+    Column.of("areas", "#sector", linked_names("areas")),
+    Column.of("summary", "#description"),
+    CITATIONS,
+]
+
+AREA_COLUMNS = [
+    address("area-detail", "slug"),
+    Column.of("name", "#sector+name"),
+    Column.of("kind", "#sector+type", choice("kind", AreaKind)),
+    Column.of("description", "#description"),
+    CITATIONS,
+]
+
+
+@dataclass
+class Table:
+    """
+    One public list as an export: its page's view (queryset and FilterSet), the fields read
+    from each row, the rows read beside them per chunk, the columns, and its formats.
+    """
+
+    name: str  # The list's path and the dump's file names: "activities".
+    list_name: str  # The list's URL name: "activity-list".
+    view: type
+    fields: list
+    related: list
+    columns: list
+    formats: list = field(default_factory=lambda: ["csv", "xlsx"])
+
+    def filterset(self, data):
+        queryset = self.view.queryset.prefetch_related(None)  # Read per chunk instead.
+        return self.view.filterset_class(data or None, queryset=queryset)
+
+    def header(self):
+        return [column.name for column in self.columns]
+
+    def cells(self, row, context):
+        return [column.value(row, context) for column in self.columns]
+
+    def chunks(self, rows):
+        """
+        The rows of the filtered list as dicts of `fields` and `related`, a chunk at a
+        time. A search in relevance order (search.Ranked) is read by its ids, in order.
+        """
+        if isinstance(rows, QuerySet):
+            found = rows.values(*self.fields).iterator(chunk_size=EXPORT_CHUNK)
+            chunks = iter(lambda: list(itertools.islice(found, EXPORT_CHUNK)), [])
+        else:
+            chunks = (self.by_ids(rows, start) for start in range(0, len(rows), EXPORT_CHUNK))
+        for chunk in chunks:
+            ids = [row["pk"] for row in chunk]
+            for related in self.related:
+                linked = related.read(ids)
+                for row in chunk:
+                    row[related.name] = linked.get(row["pk"], [])
+            yield chunk
+
+    def by_ids(self, ranked, start):
+        ids = ranked.ids[start : start + EXPORT_CHUNK]
+        found = {row["pk"]: row for row in ranked.queryset.filter(pk__in=ids).values(*self.fields)}
+        return [found[pk] for pk in ids if pk in found]
+
+
+TABLES = {
+    table.list_name: table
+    for table in [
+        Table(
+            "activities",
+            "activity-list",
+            views.ActivityListView,
+            [
+                *["pk", "title", "status", "description", "changed_at"],
+                *["start_date", "start_date_precision", "end_date", "end_date_precision"],
+                *["agreement", "agreement__title", "agreement__publication"],
+            ],
+            [
+                Related(
+                    "participations",
+                    lambda: Participation.objects.order_by("role", "organisation__name"),
+                    "activity",
+                    [
+                        "role",
+                        "organisation__name",
+                        "organisation__kind",
+                        "organisation__iati_identifier",
+                    ],
+                ),
+                through(Activity, "areas", "name", "slug"),
+                through(Activity, "countries", "code", "name"),
+                through(Activity, "regions", "name", "slug"),
+                citations_of("activity"),
+            ],
+            ACTIVITY_COLUMNS,
+            ["csv", "xlsx", "iati.xml", "hxl.csv"],
+        ),
+        Table(
+            "organisations",
+            "organisation-list",
+            views.OrganisationListView,
+            [
+                *["pk", "slug", "name", "acronym", "kind", "iati_identifier"],
+                *["parent__name", "parent__slug", "parent_is_public"],
+                *["city", "country", "website", "description"],
+            ],
+            [citations_of("organisation")],
+            ORGANISATION_COLUMNS,
+            ["csv", "xlsx", "hxl.csv"],
+        ),
+        Table(
+            "agreements",
+            "agreement-list",
+            views.AgreementListView,
+            ["pk", "title", "kind", "signed_on", "signed_on_precision", "city", "country"]
+            + ["summary"],
+            [
+                through(Agreement, "parties", "name"),
+                through(Agreement, "areas", "name"),
+                citations_of("agreement"),
+            ],
+            AGREEMENT_COLUMNS,
+        ),
+        Table(
+            "areas",
+            "area-list",
+            views.AreaListView,
+            ["pk", "slug", "name", "kind", "description"],
+            [citations_of("area")],
+            AREA_COLUMNS,
+        ),
+    ]
+}
+
+LABELS = {
+    "csv": "CSV",
+    "xlsx": "XLSX",
+    "json": "JSON",
+    "iati.xml": "IATI XML",
+    "hxl.csv": "HXL",
+}
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "hxl.csv": "text/csv; charset=utf-8",
+    "iati.xml": "application/xml; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+class Capped:
+    """The rows of a table's list, stopping at `limit`; `truncated` once they run past it."""
+
+    def __init__(self, table, rows, limit):
+        self.table, self.rows, self.limit, self.truncated = table, rows, limit, False
+
+    def __iter__(self):
+        rows = self.rows
+        if self.limit is not None and isinstance(rows, QuerySet):
+            rows = rows[: self.limit + 1]
+        number = 0
+        for chunk in self.table.chunks(rows):
+            for row in chunk:
+                if number == self.limit:
+                    self.truncated = True
+                    return
+                number += 1
+                yield row
+
+
+def truncation_note(context):
+    return (
+        f"This export stops at {context.limit:,} rows; the list has more. "
+        f"The full list, rebuilt every night: {context.dump_url}"
+    )
+
+
+class Echo:
+    """A file that hands back what is written to it, for csv.writer in a stream."""
+
+    def write(self, value):
+        return value
+
+
+def csv_lines(table, rows, context, hxl=False):
+    """The CSV of `rows`, a few rows a string; with `hxl`, HXL's hashtag row under the header."""
+    writer = csv.writer(Echo())
+
+    def line(cells):
+        return writer.writerow([escape_formula(cell) for cell in cells])
+
+    yield line(table.header())
+    if hxl:
+        yield line([column.hxl for column in table.columns])
+    capped, batch = Capped(table, rows, context.limit), []
+    for record in capped:
+        batch.append(line(table.cells(record, context)))
+        if len(batch) == ROWS_PER_WRITE:
+            yield "".join(batch)
+            batch = []
+    if capped.truncated:
+        batch.append(line([truncation_note(context)]))
+    yield "".join(batch)
+
+
+def write_xlsx(table, rows, context, file):
+    """The XLSX of `rows`, written to `file`: every cell a string, none a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(table.name)
+
+    def cell(value):
+        text = xml_text(value)
+        if not (text.startswith("=") or text in ERROR_CODES):
+            return text  # openpyxl types any other string as a string.
+        typed = WriteOnlyCell(sheet, text)
+        typed.data_type = "s"  # Text as it is, not a formula or an error value.
+        return typed
+
+    sheet.append([cell(value) for value in table.header()])
+    capped = Capped(table, rows, context.limit)
+    for row in capped:
+        sheet.append([cell(value) for value in table.cells(row, context)])
+    if capped.truncated:
+        sheet.append([truncation_note(context)])
+    workbook.save(file)
+
+
+def iati_chunks(table, rows, context):
+    from . import iati
+
+    return iati.document(table, rows, context)
+
+
+STREAMS = {
+    "csv": csv_lines,
+    "hxl.csv": lambda table, rows, context: csv_lines(table, rows, context, hxl=True),
+    "iati.xml": iati_chunks,
+}
+
+
+def file_name(table, export_format):
+    return f"{table.name}.{export_format}"
+
+
+def dump_url(base, table, export_format):
+    return base + reverse("cooperation:export-dump", args=[file_name(table, export_format)])
+
+
+class ExportView(View):
+    """A public list in one format, filtered and sorted as its page is."""
+
+    table = None
+
+    def get(self, request, format):
+        table = self.table
+        if format not in table.formats:
+            raise Http404(f"The {table.name} are not exported as {format}.")
+        filterset = table.filterset(request.GET)
+        if filterset.is_bound and not filterset.is_valid():
+            return render(
+                request,
+                "cooperation/export_invalid.html",
+                {"filter": filterset, "list_url": reverse(f"cooperation:{table.list_name}")},
+                status=400,
+            )
+        base = request.build_absolute_uri("/").rstrip("/")
+        limit = XLSX_LIMIT if format == "xlsx" else EXPORT_LIMIT
+        context = Context(base, limit, dump_url(base, table, format))
+        name = file_name(table, format)
+        if format == "xlsx":
+            file = tempfile.TemporaryFile()  # noqa: SIM115 FileResponse closes it when sent.
+            write_xlsx(table, filterset.qs, context, file)
+            file.seek(0)
+            return FileResponse(
+                file, as_attachment=True, filename=name, content_type=CONTENT_TYPES[format]
+            )
+        response = StreamingHttpResponse(
+            STREAMS[format](table, filterset.qs, context), content_type=CONTENT_TYPES[format]
+        )
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+def dump(table, export_format, path):
+    """The whole list `table` in `export_format`, written to `path` (see dump_exports)."""
+    limit = XLSX_DUMP_LIMIT if export_format == "xlsx" else None
+    context = Context(settings.PUBLIC_URL, limit, dump_url(settings.PUBLIC_URL, table, "csv"))
+    rows = table.filterset(None).qs
+    if export_format == "xlsx":
+        with path.open("wb") as file:
+            write_xlsx(table, rows, context, file)
+        return
+    with path.open("w", encoding="utf-8", newline="") as file:
+        file.writelines(STREAMS[export_format](table, rows, context))
+
+
+def dump_path(name):
+    return Path(settings.EXPORTS_DIR) / name
+
+
+DUMP_NAMES = {
+    file_name(table, export_format) for table in TABLES.values() for export_format in table.formats
+}
+
+
+class DumpView(View):
+    """A full export that `manage.py dump_exports` wrote, unfiltered and without a limit."""
+
+    def get(self, request, name):
+        if name not in DUMP_NAMES or not dump_path(name).is_file():
+            raise Http404("This full export has not been built yet.")
+        export_format = name.partition(".")[2]
+        return FileResponse(
+            dump_path(name).open("rb"),
+            as_attachment=True,
+            filename=name,
+            content_type=CONTENT_TYPES[export_format],
+        )
+
+
+#: The suffixes an export's path may end in; the list says which it offers.
+FORMAT_PATTERN = r"csv|xlsx|iati\.xml|hxl\.csv"
+
+
+class FormatConverter:
+    regex = FORMAT_PATTERN
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(FormatConverter, "export_format")
+
+
+def urlpatterns():
+    return [
+        *[
+            path(
+                f"{table.name}.<export_format:format>",
+                ExportView.as_view(table=table),
+                name=f"{table.list_name}-export",
+            )
+            for table in TABLES.values()
+        ],
+        path("exports/<str:name>", DumpView.as_view(), name="export-dump"),
+    ]
+
+
+def export_links(request, list_name):
+    """(label, address) of each format of the list `list_name`, with its current filters."""
+    table = TABLES.get(list_name)
+    if table is None:
+        return []
+    query = request.GET.copy()
+    for name in PAGE_PARAMETERS:
+        query.pop(name, None)
+    query_string = f"?{query.urlencode()}" if query else ""
+    base = request.path.rstrip("/")
+    formats = [*table.formats[:2], "json", *table.formats[2:]]
+    return [(LABELS[f], f"{base}.{f}{query_string}") for f in formats]

@@ -1,0 +1,417 @@
+import csv
+import datetime
+import io
+from operator import itemgetter
+from pathlib import Path
+from xml.etree import ElementTree
+
+import hxl
+import openpyxl
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.test import override_settings
+from lxml import etree
+
+from cooperation import exports
+from cooperation.dates import Precision
+from cooperation.models import ActivityStatus, Organisation, OrganisationKind, Publication, Role
+
+from .factories import (
+    ActivityFactory,
+    AgreementFactory,
+    AreaFactory,
+    CitationFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+    RegionFactory,
+    SourceFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+IATI = Path(__file__).parent / "iati-2.03"
+
+
+def body(response):
+    if response.streaming:
+        return b"".join(response.streaming_content)
+    return response.getvalue()
+
+
+def csv_rows(response):
+    return list(csv.reader(io.StringIO(body(response).decode())))
+
+
+def activity(title, organisations=(), areas=(), **fields):
+    """A published activity with its organisations (in roles) and areas, cited once."""
+    made = ActivityFactory(title=title, areas=list(areas), **fields)
+    for organisation, role in organisations:
+        ParticipationFactory(activity=made, organisation=organisation, role=role)
+    CitationFactory(
+        activity=made, source=SourceFactory(title="Press release", url="https://example.org/r")
+    )
+    return made
+
+
+@pytest.fixture
+def listed():
+    """Two organisations and an area; three published activities and a draft."""
+    iom = OrganisationFactory(name="International Organization for Migration", slug="iom")
+    easo = OrganisationFactory(name="Asylum Support Office", slug="easo")
+    area = AreaFactory(name="Training", slug="training")
+    pair = [(iom, Role.FUNDING), (easo, Role.IMPLEMENTING)]
+    return {
+        "old": activity(
+            "Old", pair, [area], start_date=datetime.date(2019, 1, 2), countries=["FR"]
+        ),
+        "new": activity("New", pair, [area], start_date=datetime.date(2021, 5, 6)),
+        "other": activity(
+            "Other area", pair, [AreaFactory()], start_date=datetime.date(2020, 1, 1)
+        ),
+        "draft": activity(
+            "Draft",
+            pair,
+            [area],
+            start_date=datetime.date(2022, 1, 1),
+            publication=Publication.DRAFT,
+        ),
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+41 22", "'+41 22"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'=x", "'=x"),
+        ("a=b", "a=b"),
+        (" =x", " =x"),
+        ("", ""),
+        ("“quote”", "“quote”"),
+    ],
+)
+def test_escape_formula_adds_one_apostrophe_to_formula_starts_only(text, escaped):
+    assert exports.escape_formula(text) == escaped
+
+
+def test_csv_has_the_filtered_rows_in_the_list_order_without_drafts(client, listed):
+    page = client.get("/activities/?area=training")
+    response = client.get("/activities.csv?area=training")
+
+    rows = csv_rows(response)
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert rows[0][:4] == ["url", "title", "status", "start"]
+    titles = [row[1] for row in rows[1:]]
+    assert titles == [a.title for a in page.context["object_list"]] == ["New", "Old"]
+    old = dict(zip(rows[0], rows[2], strict=True))
+    assert old["url"] == f"http://testserver/activities/{listed['old'].pk}/"
+    assert old["funding"] == "International Organization for Migration"
+    assert old["implementing"] == "Asylum Support Office"
+    assert old["countries"] == "FR"
+    assert old["start"] == "2019-01-02"
+    assert old["citations"] == "“work together on training” (Press release)"
+
+
+def test_csv_of_a_search_is_in_the_order_of_relevance_as_the_page(client, listed):
+    activity("Training of guards", description="Nothing else.")
+    activity("Reception", description="Includes training.")
+
+    page = client.get("/activities/?q=training")
+    rows = csv_rows(client.get("/activities.csv?q=training"))
+
+    assert page.context["filter"].search_order == "relevance"
+    assert [row[1] for row in rows[1:]] == [a.title for a in page.context["object_list"]]
+    assert [row[1] for row in rows[1:]][:1] == ["Training of guards"]
+
+
+def test_csv_follows_the_chosen_sort(client, listed):
+    rows = csv_rows(client.get("/activities.csv?sort=title"))
+
+    assert [row[1] for row in rows[1:]] == ["New", "Old", "Other area"]
+
+
+def test_csv_escapes_formulas_and_keeps_the_rest_verbatim(client):
+    activity('=HYPERLINK("http://evil")', description="-1 and a = b, “quoted”\nsecond line")
+
+    rows = csv_rows(client.get("/activities.csv"))
+
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["title"] == '\'=HYPERLINK("http://evil")'
+    assert record["description"] == "'-1 and a = b, “quoted”\nsecond line"
+
+
+def test_dates_are_exported_as_precisely_as_known(client):
+    activity(
+        "Dated",
+        start_date=datetime.date(2012, 3, 1),
+        start_date_precision=Precision.MONTH,
+        end_date=datetime.date(2013, 12, 31),
+        end_date_precision=Precision.YEAR,
+    )
+
+    record = dict(zip(*csv_rows(client.get("/activities.csv")), strict=True))
+
+    assert (record["start"], record["end"]) == ("2012-03", "2013")
+
+
+def test_xlsx_cells_are_strings_as_they_are(client, listed):
+    activity("=1+1", start_date=datetime.date(2023, 1, 1), description="#N/A")
+    activity("-2", start_date=datetime.date(2024, 1, 1), description="12")
+
+    response = client.get("/activities.xlsx?sort=-title")
+
+    assert response.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(body(response))).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [row[1] for row in rows] == ["title", "Other area", "Old", "New", "=1+1", "-2"]
+    formula, error = itemgetter(1, 5)(next(sheet.iter_rows(min_row=5, max_row=5)))
+    assert (formula.data_type, formula.value) == ("s", "=1+1")
+    assert (error.data_type, error.value) == ("s", "#N/A")
+    number, twelve = itemgetter(1, 5)(next(sheet.iter_rows(min_row=6, max_row=6)))
+    assert (number.data_type, number.value, twelve.value) == ("s", "-2", "12")
+
+
+def test_organisation_and_agreement_and_area_exports(client, listed):
+    iom = listed["old"].participations.get(role=Role.FUNDING).organisation
+    agreement = AgreementFactory(title="Working arrangement", parties=[iom])
+    AgreementFactory(title="Unpublished", parties=[iom], publication=Publication.DRAFT)
+
+    organisations = csv_rows(client.get("/organisations.csv?q=migration"))
+    agreements = csv_rows(client.get("/agreements.csv"))
+    areas = csv_rows(client.get("/areas.csv?q=train"))
+
+    assert [row[1] for row in organisations[1:]] == ["International Organization for Migration"]
+    assert [row[:2] for row in agreements[1:]] == [
+        [f"http://testserver/agreements/{agreement.pk}/", "Working arrangement"]
+    ]
+    assert [row[:2] for row in areas[1:]] == [["http://testserver/areas/training/", "Training"]]
+
+
+def test_exports_hold_no_private_data(client, listed):
+    # The factories' source text holds an address; a person's citation is staff only.
+    organisation = listed["old"].participations.first().organisation
+    CitationFactory(organisation=organisation, note="Public note")
+
+    for url in ["/activities.csv", "/activities.iati.xml", "/organisations.hxl.csv"]:
+        text = body(client.get(url)).decode()
+        assert "someone@example.org" not in text, url
+        assert "Draft" not in text, url
+    assert "Public note" in body(client.get("/organisations.csv")).decode()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/activities.csv?start_date_after=yesterday",
+        "/activities.iati.xml?organisation=nobody",
+        "/organisations.hxl.csv?kind=planet",
+        "/agreements.xlsx?area=nowhere",
+        "/areas.csv?kind=planet",
+    ],
+)
+def test_bad_filters_answer_400_with_the_error(client, listed, url):
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert b"This download cannot be made" in response.content
+    assert b"<li>" in response.content
+
+
+def test_a_format_a_list_lacks_is_not_found(client):
+    assert client.get("/areas.iati.xml").status_code == 404
+    assert client.get("/agreements.hxl.csv").status_code == 404
+
+
+def test_an_export_stops_at_its_limit_and_says_where_the_rest_is(client, listed, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_LIMIT", 2)
+    monkeypatch.setattr(exports, "XLSX_LIMIT", 1)
+
+    rows = csv_rows(client.get("/activities.csv"))
+    sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/activities.xlsx")))).active
+    xml = body(client.get("/activities.iati.xml")).decode()
+
+    assert [row[1] for row in rows[1:3]] == ["New", "Other area"]
+    assert rows[3] == [
+        "This export stops at 2 rows; the list has more. The full list, rebuilt every "
+        "night: http://testserver/exports/activities.csv"
+    ]
+    assert len(rows) == 4
+    values = [row[1] for row in sheet.iter_rows(values_only=True)]
+    assert values[:2] == ["title", "New"]
+    assert sheet.max_row == 3
+    assert "http://testserver/exports/activities.xlsx" in xml or "stops at 2 rows" in xml
+    assert xml.count("<iati-activity ") == 2
+
+
+def test_an_export_within_its_limit_has_no_note(client, listed, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_LIMIT", 3)
+
+    rows = csv_rows(client.get("/activities.csv"))
+
+    assert len(rows) == 4
+    assert "stops at" not in rows[-1][0]
+
+
+def test_hxl_export_reads_back_with_libhxl(client, listed):
+    content = body(client.get("/activities.hxl.csv?area=training"))
+
+    dataset = hxl.data(io.BytesIO(content), hxl.InputOptions(allow_local=True))
+    tags = [str(column) for column in dataset.columns]
+    rows = list(dataset)
+    assert {"#activity+title", "#org+name+implementing", "#country+code", "#sector"} <= set(tags)
+    assert "#date+start" in tags
+    assert [row.get("#activity+title") for row in rows] == ["New", "Old"]
+    assert rows[1].get("#org+name+implementing") == "Asylum Support Office"
+    assert rows[1].get("#country+code") == "FR"
+    assert rows[1].get("#date+start") == "2019-01-02"
+    assert rows[1].get("#sector") == "Training"
+
+
+def test_organisations_hxl_export_reads_back_with_libhxl(client, listed):
+    content = body(client.get("/organisations.hxl.csv?q=migration"))
+
+    dataset = hxl.data(io.BytesIO(content), hxl.InputOptions(allow_local=True))
+    rows = list(dataset)
+    assert [row.get("#org+name") for row in rows] == ["International Organization for Migration"]
+    assert rows[0].get("#org+type+code") == "40"
+
+
+def iati_export(client, url="/activities.iati.xml"):
+    response = client.get(url)
+    assert response.status_code == 200
+    return body(response)
+
+
+@override_settings(
+    IATI_REPORTING_ORGANISATION={"ref": "XI-IATI-TEST", "type": "80", "name": "Tracker"}
+)
+def test_iati_export_validates_against_the_2_03_schema(client, listed):
+    region = RegionFactory(slug="sahel")
+    listed["old"].regions.set([region])
+    Organisation.objects.filter(slug="iom").update(iati_identifier="XM-DAC-47066")
+    listed["new"].end_date = datetime.date(2030, 1, 1)
+    listed["new"].save()
+
+    document = etree.fromstring(iati_export(client))
+
+    schema = etree.XMLSchema(etree.parse(str(IATI / "iati-activities-schema.xsd")))
+    schema.assertValid(document)
+    assert document.get("version") == "2.03"
+    first = document.find("iati-activity")
+    assert first.findtext("iati-identifier") == f"XI-IATI-TEST-{listed['new'].pk}"
+    reporter = first.find("reporting-org")
+    assert (reporter.get("ref"), reporter.get("secondary-reporter")) == ("XI-IATI-TEST", "1")
+    old = document.findall("iati-activity")[2]
+    assert old.find("participating-org[@role='1']").get("ref") == "XM-DAC-47066"
+    assert old.find("recipient-region").get("code") == "sahel"
+    assert old.find("tag").get("code") == "training"
+    assert old.find("document-link/description/narrative").text == "“work together on training”"
+
+
+def codes(name):
+    tree = ElementTree.parse(IATI / "codelists" / f"{name}.xml")
+    return {item.findtext("code") for item in tree.iter("codelist-item")}
+
+
+#: Each coded attribute of the export and the 2.03 codelist it takes its codes from.
+CODED = {
+    "reporting-org/@type": "OrganisationType",
+    "participating-org/@role": "OrganisationRole",
+    "participating-org/@type": "OrganisationType",
+    "activity-status/@code": "ActivityStatus",
+    "activity-date/@type": "ActivityDateType",
+    "description/@type": "DescriptionType",  # Undescribed activities' too.
+    "recipient-country/@code": "Country",
+    "recipient-region/@vocabulary": "RegionVocabulary",
+    "tag/@vocabulary": "TagVocabulary",
+    "document-link/@format": "FileFormat",
+    "document-link/category/@code": "DocumentCategory",
+}
+
+
+def test_iati_export_codes_are_in_the_2_03_codelists(client, listed):
+    kinds = list(OrganisationKind)
+    for number, (kind, status) in enumerate(zip(kinds, list(ActivityStatus) * 2, strict=False)):
+        made = activity(
+            f"Coded {number}",
+            [(OrganisationFactory(kind=kind), list(Role)[number % len(Role)])],
+            [AreaFactory()],
+            status=status,
+            start_date=datetime.date(2020, 1, 1),
+            end_date=datetime.date(2020 + number, 1, 1),
+            countries=["DE", "ML", "SN"][number % 3 : number % 3 + 1],
+            description="Described" if number % 2 else "",
+        )
+        made.regions.set([RegionFactory()])
+
+    document = etree.fromstring(iati_export(client))
+
+    used = {}
+    for path, codelist in CODED.items():
+        element_path, attribute = path.split("/@")
+        found = {e.get(attribute) for e in document.iterfind(f"iati-activity/{element_path}")}
+        assert found, path
+        assert found <= codes(codelist), (path, found - codes(codelist))
+        used[path] = found
+    assert used["participating-org/@role"] == {"1", "2", "3", "4"}
+    assert len(used["activity-status/@code"]) == len(ActivityStatus)
+
+
+def test_iati_export_leaves_out_activities_without_a_day_and_counts_them(client, listed):
+    activity("Year only", start_date=datetime.date(2012, 1, 1), start_date_precision=Precision.YEAR)
+    activity("Undated")
+
+    xml = iati_export(client).decode()
+
+    assert xml.count("<iati-activity ") == 3
+    assert "<!-- 2 activities of this list are left out" in xml
+    assert "Year only" not in xml
+
+
+def test_list_pages_link_to_their_exports_with_the_filters(client, listed):
+    response = client.get("/activities/?area=training&page=1")
+
+    links = dict(response.context["export_links"])
+    assert links == {
+        "CSV": "/activities.csv?area=training",
+        "XLSX": "/activities.xlsx?area=training",
+        "JSON": "/activities.json?area=training",
+        "IATI XML": "/activities.iati.xml?area=training",
+        "HXL": "/activities.hxl.csv?area=training",
+    }
+    assert b'href="/activities.iati.xml?area=training"' in response.content
+    assert b"gets one ' before it" in response.content
+    areas = client.get("/areas/")
+    assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX", "JSON"]
+
+
+def test_dump_exports_writes_every_format_and_the_site_serves_it(client, listed, tmp_path):
+    with override_settings(EXPORTS_DIR=tmp_path, PUBLIC_URL="https://tracker.example.org"):
+        assert client.get("/exports/activities.csv").status_code == 404
+        call_command("dump_exports", stdout=io.StringIO())
+        response = client.get("/exports/activities.csv")
+        served = body(response).decode()
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(exports.DUMP_NAMES)
+    assert response.status_code == 200
+    assert f"https://tracker.example.org/activities/{listed['old'].pk}/" in served
+    assert "Draft" not in served
+    assert client.get("/exports/secrets.txt").status_code == 404
+
+
+@pytest.mark.parametrize("value", ["XM-DAC-47066", "GB-COH-01234567", "XI-IATI-EC_DEVCO"])
+def test_iati_identifier_takes_identifiers(value):
+    OrganisationFactory.build(iati_identifier=value).full_clean(exclude=["slug", "name"])
+
+
+@pytest.mark.parametrize("value", ["47066", "xm-dac-47066", "XM-DAC 47066", "XM-DAC-1/2"])
+def test_iati_identifier_refuses_what_is_not_one(value):
+    with pytest.raises(ValidationError, match="IATI organisation identifier"):
+        OrganisationFactory.build(iati_identifier=value).full_clean(exclude=["slug", "name"])
