@@ -40,8 +40,8 @@ def unescape_formula(text):
     return text
 
 
-#: The most rows a file may have.
-MAX_ROWS = 2_000
+#: The most rows a file may have: a preview of this many activities takes some seconds.
+MAX_ROWS = 500
 SAVE_AS_UTF8 = "Save it as “CSV UTF-8” and import it again."
 
 

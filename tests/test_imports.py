@@ -7,6 +7,7 @@ import openpyxl
 import pytest
 import reversion
 from django.contrib.auth.models import Group
+from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django.asserts import assertContains, assertNotContains
 from reversion.models import Version
@@ -273,6 +274,23 @@ def test_import_changes_a_published_record_but_not_its_publication(editor, partn
     assert activity in Activity.objects.changed_since_published()
 
 
+def test_import_warns_of_a_published_record_it_leaves_unpublishable(editor, partners):
+    iom, easo, area = partners
+    activity = ActivityFactory(slug="joint-training", areas=[area])
+    ParticipationFactory(activity=activity, organisation=iom)
+    ParticipationFactory(activity=activity, organisation=easo)
+
+    response = import_file(editor, Activity, b"slug,participations\njoint-training,iom:funding\n")
+
+    messages = [str(message) for message in get_messages(response.wsgi_request)]
+    assert (
+        f"The published activity “{activity}” no longer meets the publishing rules: it needs "
+        "at least two participating organisations; it needs at least one citation."
+    ) in messages
+    activity.refresh_from_db()
+    assert activity.is_published
+
+
 def test_import_of_organisations_finds_parents_by_slug(editor):
     OrganisationFactory(slug="eu", name="European Union")
     content = (
@@ -472,6 +490,7 @@ def test_confirmation_writes_nothing_when_a_row_fails_by_then(editor, partners):
     response = confirm(editor, Activity, preview)
 
     assert response.status_code == 200
+    assertContains(response, "Nothing was imported")
     assertContains(response, "No organisation has the slug “iom”.")
     assert not Activity.objects.exists()
     assert not Version.objects.exists()
