@@ -10,8 +10,10 @@ nothing at all if one row fails; what it writes is one version in each record's 
 """
 
 import datetime
+import json
 
 import reversion
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
@@ -19,12 +21,13 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from import_export import fields, resources, widgets
 from import_export.admin import ExportMixin, ImportExportMixin
+from import_export.forms import ConfirmImportForm as LibraryConfirmImportForm
 from import_export.forms import ExportForm
 from import_export.forms import ImportForm as LibraryImportForm
 from import_export.instance_loaders import BaseInstanceLoader
 from import_export.utils import get_related_model
 
-from . import dates
+from . import dates, history
 from .models import (
     Activity,
     Agreement,
@@ -303,6 +306,15 @@ class SlugInstanceLoader(BaseInstanceLoader):
             return None
 
 
+def changed_since_preview(record, latest):
+    version = history.versions_of(record).get(pk=latest)
+    who = version.revision.user or "someone"
+    return (
+        f"{who} changed “{record}” after the preview was made. Import the file again to see "
+        "the preview as it stands now."
+    )
+
+
 class RolledBack(Exception):
     """Carries a result with errors out of a revision, which then saves no version."""
 
@@ -330,6 +342,21 @@ class ImportedResource(NaturalKeyResource):
     @property
     def links(self):
         return [field for field in self.get_import_fields() if isinstance(field, LinksColumn)]
+
+    def after_init_instance(self, instance, new, row, **kwargs):
+        """
+        The lost-update check of an import: the preview notes the version of each record it
+        would change, and the confirmation refuses a record saved by someone since.
+        """
+        if new:
+            return
+        if (noted := kwargs.get("opened_versions")) is not None:
+            noted[str(instance.pk)] = history.latest_version_id(instance)
+        if (opened := kwargs.get("preview_versions")) is not None:
+            history.lock(instance)
+            latest = history.latest_version_id(instance)
+            if opened.get(str(instance.pk), latest) != latest:
+                raise ValidationError(changed_since_preview(instance, latest))
 
     def before_import(self, dataset, **kwargs):
         known = {field.column_name for field in self.fields.values()}
@@ -486,6 +513,20 @@ class ImportForm(LibraryImportForm):
         return upload
 
 
+class ConfirmImportForm(LibraryConfirmImportForm):
+    #: The version of each record the preview would change (see after_init_instance).
+    opened_versions = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def clean_opened_versions(self):
+        try:
+            noted = json.loads(self.cleaned_data["opened_versions"] or "{}")
+        except ValueError:
+            noted = None
+        if not isinstance(noted, dict):
+            raise ValidationError("The preview's versions were lost: import the file again.")
+        return noted
+
+
 class ExportAdmin(ExportMixin):
     """
     A list that exports, in CSV and XLSX, the rows its filters and search select: anyone
@@ -514,6 +555,7 @@ class ImportExportAdmin(ImportExportMixin, ExportAdmin):
     """
 
     import_form_class = ImportForm
+    confirm_form_class = ConfirmImportForm
     import_formats = FORMATS
     import_template_name = "admin/cooperation/import.html"
 
@@ -521,7 +563,18 @@ class ImportExportAdmin(ImportExportMixin, ExportAdmin):
         return self.has_add_permission(request) and self.has_change_permission(request)
 
     def get_import_data_kwargs(self, **kwargs):
-        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+        form, request = kwargs.get("form"), kwargs["request"]
+        kwargs = {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+        if isinstance(form, ConfirmImportForm):
+            kwargs["preview_versions"] = form.cleaned_data["opened_versions"]
+        else:
+            kwargs["opened_versions"] = request.opened_versions = {}
+        return kwargs
+
+    def get_confirm_form_initial(self, request, import_form):
+        initial = super().get_confirm_form_initial(request, import_form)
+        noted = getattr(request, "opened_versions", {})
+        return {**initial, "opened_versions": json.dumps(noted)}
 
     def add_data_read_fail_error_to_form(self, form, error):
         if isinstance(error, UnreadableFile):

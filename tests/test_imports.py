@@ -496,6 +496,21 @@ def test_confirmation_writes_nothing_when_a_row_fails_by_then(editor, partners):
     assert not Version.objects.exists()
 
 
+def test_confirmation_refuses_a_record_changed_since_the_preview(editor, admin_user):
+    activity = ActivityFactory(slug="joint-training", title="Old title")
+    preview = upload(editor, Activity, b"title,slug\nImported title,joint-training\n")
+    with reversion.create_revision():
+        reversion.set_user(admin_user)
+        activity.title = "Their title"
+        activity.save()
+
+    response = confirm(editor, Activity, preview)
+
+    assertContains(response, "admin changed “Their title” after the preview was made.")
+    activity.refresh_from_db()
+    assert activity.title == "Their title"
+
+
 def test_confirmation_of_a_vanished_file_is_a_message_not_an_error(editor):
     preview = upload(editor, Area, b"name,slug,kind\nTraining,training,thematic\n")
     confirm(editor, Area, preview)
