@@ -53,9 +53,9 @@ SEPARATOR = ";"
 class TextWidget(widgets.Widget):
     """Text without the spaces around it, as the admin's forms keep it; empty is ""."""
 
-    def __init__(self, allow_blank=True, upper=False, **kwargs):
+    def __init__(self, upper=False):
         self.upper = upper
-        super().__init__(**kwargs)
+        super().__init__()
 
     def clean(self, value, row=None, **kwargs):
         text = cell_text(value).strip()
@@ -68,9 +68,9 @@ class TextWidget(widgets.Widget):
 class ChoiceWidget(TextWidget):
     """One of a field's choices, by its stored value (`implementing`, `eu-agency`)."""
 
-    def __init__(self, choices, **kwargs):
+    def __init__(self, choices):
         self.values = [value for value, _ in choices]
-        super().__init__(**kwargs)
+        super().__init__()
 
     def clean(self, value, row=None, **kwargs):
         text = super().clean(value)
@@ -90,7 +90,7 @@ def describe(model):
 class NaturalKeyWidget(widgets.Widget):
     """A related record by its slug (a country by its ISO code): `iom`, `FR`."""
 
-    def __init__(self, model, **kwargs):
+    def __init__(self, model):
         self.model = model
         super().__init__()
 
@@ -177,7 +177,7 @@ class ParticipationsWidget(widgets.Widget):
 class PreciseDateWidget(widgets.Widget):
     """A date as precise as the source (see dates.py): `2012`, `March 2012`, `22 January 2026`."""
 
-    def __init__(self, edge, **kwargs):
+    def __init__(self, edge):
         self.edge = edge
         super().__init__()
 
@@ -262,8 +262,6 @@ class NaturalKeyResource(resources.ModelResource):
     A model's rows with related records by their natural keys (slugs, country codes), texts
     as the admin keeps them, and choices checked against their values.
     """
-
-    WIDGETS_MAP = {**resources.ModelResource.WIDGETS_MAP, "TextField": TextWidget}
 
     @classmethod
     def field_from_django_field(cls, field_name, django_field, readonly):

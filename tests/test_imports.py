@@ -1,5 +1,6 @@
 """Imports and exports of the admin's lists (cooperation/imports.py)."""
 
+import csv
 import datetime
 import io
 
@@ -18,10 +19,12 @@ from cooperation.models import (
     Activity,
     Agreement,
     Area,
+    Country,
     Organisation,
     Participation,
     Publication,
     Role,
+    SeedLoad,
 )
 from cooperation.roles import EDITOR
 from cooperation.spreadsheets import CSV, FORMATS, XLSX, escape_formula, unescape_formula
@@ -34,7 +37,7 @@ from .factories import (
     ParticipationFactory,
     RegionFactory,
 )
-from .test_admin import admin_url, rendered_form_data
+from .test_admin import ROWS, admin_url, rendered_form_data
 from .test_seed import load_seed
 
 pytestmark = pytest.mark.django_db
@@ -224,11 +227,26 @@ def test_export_honours_the_list_filters(admin_client):
     assert "published-one" not in text
 
 
-@pytest.mark.parametrize("model", [Organisation, Area, Agreement, Activity, Participation])
-def test_every_list_offers_export(admin_client, model):
+@pytest.mark.parametrize("model", [*ROWS, Country, SeedLoad])
+def test_every_list_exports_related_records_by_natural_key(admin_client, model):
+    row = ROWS[model]() if model in ROWS else None
+    if model is SeedLoad:
+        load_seed()
+
     response = admin_client.get(admin_url(model, "changelist"))
 
     assertContains(response, admin_url(model, "export"))
+    rows = list(csv.DictReader(io.StringIO(csv_text(export(admin_client, model)))))
+    assert len(rows) == model.objects.count()
+    if row is None:
+        return
+    (own,) = [each for each in rows if str(row.pk) == each.get("id", each.get("slug"))] or [
+        each for each in rows if each.get("slug") == row.slug
+    ]
+    for field in model._meta.get_fields():
+        if field.many_to_one and field.concrete:
+            related = getattr(row, field.name)
+            assert own[field.name] == (related.natural_key()[0] if related else "")
 
 
 def test_import_adds_activity_as_draft_with_participations_and_precise_dates(editor, partners):
