@@ -427,24 +427,14 @@ publication = fields.Field("publication", "publication", TextWidget(), readonly=
 class OrganisationResource(ImportedResource):
     class Meta(ImportedResource.Meta):
         model = Organisation
-        fields = [
-            "name",
-            "acronym",
-            "slug",
-            "kind",
-            "parent",
-            "city",
-            "country",
-            "website",
-            "description",
-        ]
+        exclude = ["id"]
         name = "Organisations"
 
 
 class AreaResource(ImportedResource):
     class Meta(ImportedResource.Meta):
         model = Area
-        fields = ["name", "slug", "kind", "description"]
+        exclude = ["id"]
         name = "Areas"
 
 
