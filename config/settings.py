@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "reversion",
     "axes",
     "csp",
+    "import_export",
     "cooperation",
 ]
 
@@ -252,6 +253,10 @@ PERMISSIONS_POLICY = {
         "xr-spatial-tracking",
     ]
 }
+
+# Imports in the admin (django-import-export, cooperation/imports.py) run in one
+# transaction, rolled back whole when any row fails.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 # Failed logins (django-axes; cooperation/logins.py explains the two limits). An
 # (account, address) pair is refused after AXES_FAILURE_LIMIT failures, an address

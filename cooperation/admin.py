@@ -15,6 +15,14 @@ from reversion.models import Version
 
 from . import history, search
 from .dates import PreciseDate, PreciseDateField, Precision, shown
+from .imports import (
+    ActivityResource,
+    AgreementResource,
+    AreaResource,
+    ExportAdmin,
+    ImportExportAdmin,
+    OrganisationResource,
+)
 from .models import (
     CITED_MODELS,
     HISTORY_FOLLOWS,
@@ -173,10 +181,11 @@ class CuratedForm(PreciseDatesForm):
         )
 
 
-class CuratedAdmin(VersionAdmin):
+class CuratedAdmin(ExportAdmin, VersionAdmin):
     """
     The admin of a curated record: every save is a version in its history, the history
-    shows what each version changed, and a Publisher may revert to an earlier version.
+    shows what each version changed, and a Publisher may revert to an earlier version. Its
+    list exports (imports.py).
     """
 
     form = CuratedForm
@@ -720,7 +729,8 @@ class FormerSlugInline(admin.TabularInline):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(CuratedAdmin):
+class OrganisationAdmin(ImportExportAdmin, CuratedAdmin):
+    resource_classes = [OrganisationResource]
     form = OrganisationForm
     list_display = ["name", "acronym", "kind", "iati_type", "parent", country_name]
     list_filter = ["kind", ("parent", FewRecordsFilter)]
@@ -758,7 +768,8 @@ class OrganisationAdmin(CuratedAdmin):
 
 
 @admin.register(Area)
-class AreaAdmin(CuratedAdmin):
+class AreaAdmin(ImportExportAdmin, CuratedAdmin):
+    resource_classes = [AreaResource]
     list_display = ["name", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -774,7 +785,7 @@ class RegionAdmin(CuratedAdmin):
     inlines = [CitationInline]
 
 
-class ViewOnlyAdmin(admin.ModelAdmin):
+class ViewOnlyAdmin(ExportAdmin, admin.ModelAdmin):
     """Rows that code writes and staff only read."""
 
     def has_add_permission(self, request):
@@ -807,7 +818,8 @@ class PersonAdmin(CuratedAdmin):
 
 
 @admin.register(Agreement)
-class AgreementAdmin(PublishableAdmin):
+class AgreementAdmin(ImportExportAdmin, PublishableAdmin):
+    resource_classes = [AgreementResource]
     list_display = ["title", "kind", signed_column, "party_names", country_name, "publication"]
     list_filter = [
         "publication",
@@ -846,7 +858,8 @@ class SignatoryAdmin(CuratedAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(PublishableAdmin):
+class ActivityAdmin(ImportExportAdmin, PublishableAdmin):
+    resource_classes = [ActivityResource]
     list_display = [
         "title",
         "status",

@@ -7,7 +7,7 @@ from django.core.management.base import CommandError
 from cooperation.models import Activity, Agreement, Publication
 from cooperation.roles import EDITOR, PUBLISHER, VIEWER, apply_roles, role_permissions
 
-from .factories import ActivityFactory, OrganisationFactory
+from .factories import ActivityFactory, AreaFactory, OrganisationFactory, SourceFactory
 from .test_admin import admin_url, form_errors, full_activity, full_agreement, rendered_form_data
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,10 @@ def delete(client, record):
     return client.post(admin_url(type(record), "delete", record.pk), {"post": "yes"})
 
 
+def confirm_import(client, record):
+    return client.post(admin_url(type(record), "process_import"), {})
+
+
 def revert_page(client, record):
     return client.get(first_version_url(record))
 
@@ -110,7 +114,16 @@ MATRIX = [
     ("published agreement save", full_agreement, post_change, [403, 302, 302]),
     ("published agreement delete page", full_agreement, page("delete"), [403, 403, 200]),
     ("agreement revert page", versioned_agreement, revert_page, [403, 403, 200]),
+    ("activity import", full_activity, page("import", of_record=False), [403, 200, 200]),
+    ("activity import confirmation", full_activity, confirm_import, [403, 200, 200]),
+    ("activity export", full_activity, page("export", of_record=False), [200, 200, 200]),
+    ("agreement import", full_agreement, page("import", of_record=False), [403, 200, 200]),
+    ("area import", AreaFactory, page("import", of_record=False), [403, 200, 200]),
+    ("area import confirmation", AreaFactory, confirm_import, [403, 200, 200]),
+    ("source export", SourceFactory, page("export", of_record=False), [200, 200, 200]),
     ("organisations", OrganisationFactory, page("changelist", of_record=False), [200, 200, 200]),
+    ("organisation import", OrganisationFactory, page("import", of_record=False), [403, 200, 200]),
+    ("organisation export", OrganisationFactory, page("export", of_record=False), [200, 200, 200]),
     ("organisation save", OrganisationFactory, post_change, [403, 302, 302]),
     ("organisation delete page", OrganisationFactory, page("delete"), [403, 403, 200]),
     ("organisation history", versioned_organisation, page("history"), [200, 200, 200]),
