@@ -1,3 +1,5 @@
+from functools import partial
+
 import reversion
 from django import forms
 from django.contrib import admin, messages
@@ -7,13 +9,14 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, search
+from . import citing, history, search
+from .citing import LAST_SOURCE, OffersPassage, supported
 from .dates import PreciseDate, PreciseDateField, Precision, shown
 from .models import (
     CITED_MODELS,
@@ -177,7 +180,11 @@ class CuratedAdmin(VersionAdmin):
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if getattr(inline, "remembers_source", False):
-            kwargs["form_kwargs"] = {"last_source": request.session.get(LAST_SOURCE)}
+            # The source the page was opened from (?source=ID, kept by the form's address),
+            # else the one last cited.
+            source = citing.source_from(request)
+            last = source.pk if source else request.session.get(LAST_SOURCE)
+            kwargs["form_kwargs"] = {"last_source": last}
         return kwargs
 
     def save_formset(self, request, form, formset, change):
@@ -442,11 +449,7 @@ class ChosenInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-#: The session's note of the source an editor last cited, offered in the next new row.
-LAST_SOURCE = "cooperation:last-source"
-
-
-class CitationForm(ChosenForm):
+class CitationForm(OffersPassage, ChosenForm):
     """A citation row whose source, when new, is the one its editor last cited."""
 
     def __init__(self, *args, last_source=None, **kwargs):
@@ -467,16 +470,14 @@ class CitationInline(ChosenInline):
     extra = 0
     remembers_source = True
 
+    class Media:
+        js = ["cooperation/citing.js"]
+
     def get_queryset(self, request):
         return super().get_queryset(request).defer("source__text")  # Kilobytes, not shown.
 
 
-def supported(citation):
-    """What a citation supports, as "Activity: Joint training"."""
-    return f"{capfirst(citation.cited_model)}: {citation.cited}"
-
-
-class SourceCitationForm(forms.ModelForm):
+class SourceCitationForm(OffersPassage, forms.ModelForm):
     def validate_unique(self):
         super().validate_unique()
         # The record cited is not in this form, so model validation skipped the constraints
@@ -847,6 +848,17 @@ class SourceAdmin(CuratedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("publishers")
 
+    def get_urls(self):
+        views = [("cite", citing.cite_view), ("records", citing.records_view)]
+        return [
+            path(
+                f"<int:object_id>/{name}/",
+                self.admin_site.admin_view(partial(view, model_admin=self)),
+                name=f"cooperation_source_{name}",
+            )
+            for name, view in views
+        ] + super().get_urls()
+
     @admin.display(description="publishers")
     def publisher_names(self, source):
         return names(source.publishers.all())
@@ -854,7 +866,12 @@ class SourceAdmin(CuratedAdmin):
     @admin.display(description="citations")
     def citation_link(self, source):
         url = reverse("admin:cooperation_citation_changelist")
-        return format_html('<a href="{}?source__id__exact={}">Its citations</a>', url, source.pk)
+        return format_html(
+            '<a href="{}?source__id__exact={}">Its citations</a> · <a href="{}">Read and cite</a>',
+            url,
+            source.pk,
+            reverse("admin:cooperation_source_cite", args=[source.pk]),
+        )
 
 
 class CitedModelFilter(admin.SimpleListFilter):
@@ -872,8 +889,13 @@ class CitedModelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CitationAdminForm(OffersPassage, CuratedForm):
+    pass
+
+
 @admin.register(Citation)
 class CitationAdmin(CuratedAdmin):
+    form = CitationAdminForm
     list_display = ["__str__", "supports", "note"]
     # A list filter would list every source; each source's row links to its citations.
     list_filter = [CitedModelFilter]
@@ -886,6 +908,9 @@ class CitationAdmin(CuratedAdmin):
         (None, {"fields": ["source", "quote", "note"]}),
         ("Supports (choose exactly one)", {"fields": CITED_MODELS}),
     ]
+
+    class Media:
+        js = ["cooperation/citing.js"]
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "source__id__exact" or super().lookup_allowed(lookup, value, request)
