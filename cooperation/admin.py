@@ -185,7 +185,22 @@ class CuratedAdmin(VersionAdmin):
             source = citing.source_from(request)
             last = source.pk if source else request.session.get(LAST_SOURCE)
             kwargs["form_kwargs"] = {"last_source": last}
+        if getattr(obj, "pk", None) is None and hasattr(inline, "initial_rows"):
+            kwargs["initial"] = inline.initial_rows(request)
         return kwargs
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if response.status_code != 302:  # A popup's answer.
+            return response
+        # The next record is entered from the same source (and agreement) as this one.
+        kept = citing.kept_query(request)
+        if "_addanother" in request.POST and kept:
+            response["Location"] += ("&" if "?" in response["Location"] else "?") + kept
+        elif "_save" in request.POST and (source := citing.source_from(request)):
+            # Opened from a source to cite it: back to reading it.
+            response["Location"] = reverse("admin:cooperation_source_cite", args=[source.pk])
+        return response
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
@@ -469,9 +484,19 @@ class CitationInline(ChosenInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5})}}
     extra = 0
     remembers_source = True
+    # Above the rows, the text of the source the page was opened from, to cite by selecting.
+    template = "admin/cooperation/citation_inline.html"
 
     class Media:
         js = ["cooperation/citing.js"]
+        css = {"all": ["cooperation/citing.css"]}
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.citing_source = source = citing.source_from(request)
+        cited = obj.citations.filter(source=source) if obj and source else []
+        formset.citing_text = citing.marked_text(source.text, cited) if source else ""
+        return formset
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("source__text")  # Kilobytes, not shown.
@@ -544,6 +569,7 @@ class SourceCitationInline(CitationInline):
     """
 
     remembers_source = False  # Its rows are this source's: nothing to remember.
+    template = "admin/edit_inline/tabular.html"
     form = SourceCitationForm
     formset = SourceCitationFormSet
     fields = ["supports", "quote", "note"]
@@ -561,15 +587,65 @@ class SourceCitationInline(CitationInline):
         return supported(citation)
 
 
+class PrefilledForm(ChosenForm):
+    """A new row that was filled in for its editor: it is saved unless they remove it."""
+
+    def has_changed(self):
+        return super().has_changed() or (self.instance.pk is None and bool(self.initial))
+
+
 class ParticipationInline(ChosenInline):
+    """An activity's participants; a new activity under an agreement starts with its parties."""
+
     model = Participation
+    form = PrefilledForm
     fields = ["organisation", "role"]
     autocomplete_fields = ["organisation"]
     extra = 0
 
+    def initial_rows(self, request):
+        agreement = citing.key(request.GET.get("agreement", ""))
+        if agreement is None:
+            return []
+        parties = Organisation.objects.filter(agreements=agreement).order_by("name")
+        return [{"organisation": pk} for pk in parties.values_list("pk", flat=True)]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return self.extra if obj else len(self.initial_rows(request))
+
+
+class SignatoryForm(ChosenForm):
+    """A signatory who signs, unless told otherwise, for the person's own organisation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].required = False
+        self.fields["organisation"].help_text = "Blank: the person's organisation."
+
+    def clean(self):
+        cleaned_data = super().clean()
+        person = cleaned_data.get("person")
+        if cleaned_data.get("organisation") is None and person is not None:
+            if person.organisation is None:
+                self.add_error("organisation", "Choose the party this person signed for.")
+            else:
+                cleaned_data["organisation"] = person.organisation
+        return cleaned_data
+
+
+class PersonInline(admin.TabularInline):
+    """An organisation's people, to enter someone named with the organisation in one save."""
+
+    model = Person
+    fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    extra = 0
+    show_change_link = True
+
 
 class SignatoryInline(ChosenInline):
     model = Signatory
+    form = SignatoryForm
     fields = ["person", "title", "organisation"]
     autocomplete_fields = ["person", "organisation"]
     extra = 0
@@ -656,7 +732,7 @@ class OrganisationAdmin(CuratedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
     formfield_overrides = HTTPS_URLS
-    inlines = [CitationInline]
+    inlines = [PersonInline, CitationInline]
 
     @admin.display(description="IATI type")
     def iati_type(self, organisation):
@@ -733,6 +809,7 @@ class AgreementAdmin(PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["parties", "areas", "supersedes"]
     inlines = [SignatoryInline, CitationInline]
+    change_form_template = "admin/cooperation/agreement/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("parties")

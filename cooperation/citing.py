@@ -62,12 +62,25 @@ def record_change_url(kind, pk):
     return reverse(f"admin:cooperation_{kind}_change", args=[pk])
 
 
+def key(value):
+    """`value` as a record's id if it is one (ASCII digits that fit in 64 bits), else None."""
+    value = str(value)
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else None
+
+
 def source_from(request):
     """The source a record's page was opened from (`?source=ID`), if there is one."""
-    value = request.GET.get("source", "")
-    if not (value.isascii() and value.isdigit() and len(value) < 19):
-        return None
-    return Source.objects.filter(pk=value).first()
+    pk = key(request.GET.get("source", ""))
+    return None if pk is None else Source.objects.filter(pk=pk).first()
+
+
+def kept_query(request):
+    """The parts of an add page's address that prefill it, to keep for the next record."""
+    return "&".join(
+        f"{name}={pk}"
+        for name in ["source", "agreement"]
+        if (pk := key(request.GET.get(name, ""))) is not None
+    )
 
 
 def passage_offer(form, field="quote"):
@@ -167,7 +180,7 @@ class RecordField(forms.Field):
     @staticmethod
     def record_of(value):
         kind, _, pk = str(value).partition(":")
-        if kind not in CITED_MODELS or not (pk.isascii() and pk.isdigit() and len(pk) < 19):
+        if kind not in CITED_MODELS or key(pk) is None:
             raise ValidationError(RecordField.default_error_messages["invalid"], code="invalid")
         record = cited_model(kind)._default_manager.filter(pk=pk).first()
         if record is None:

@@ -587,6 +587,7 @@ def organisation_data(client, url, **fields):
         "slug": "euaa",
         "kind": OrganisationKind.EU_AGENCY,
         **inline_rows(inline_prefix(response, Citation), []),
+        **inline_rows(inline_prefix(response, Person), []),
         **fields,
     }
     return {name: value for name, value in data.items() if value is not None}

@@ -12,7 +12,9 @@ from .test_admin import admin_url, rendered_form_data
 
 pytestmark = pytest.mark.django_db
 
-TEXT = "The parties agreed to train border guards.\nThey also exchange experts at the agency’s seat."
+TEXT = (
+    "The parties agreed to train border guards.\nThey also exchange experts at the agency’s seat."
+)
 
 
 @pytest.fixture
@@ -55,7 +57,8 @@ def test_cite_page_marks_cited_passages_with_links_to_their_records(admin_client
     assert response.status_code == 200
     html = response.content.decode()
     link = admin_url(type(area), "change", area.pk)
-    assert f'<a class="cited" href="{link}" title="Area: {area.name}">train border guards</a>' in html
+    marked = f'<a class="cited" href="{link}" title="Area: {area.name}">train border guards</a>'
+    assert marked in html
     assert "citing.js" in html
 
 
@@ -234,9 +237,7 @@ def test_cite_and_record_search_refuse_a_nul_byte(admin_client, source):
     assert not Citation.objects.exists()
 
 
-def test_record_citation_row_starts_with_the_source_the_page_was_opened_from(
-    admin_client, source
-):
+def test_record_citation_row_starts_with_the_source_the_page_was_opened_from(admin_client, source):
     response = admin_client.get(admin_url(type(AreaFactory()), "add"), {"source": source.pk})
 
     inline = next(

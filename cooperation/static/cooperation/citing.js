@@ -2,7 +2,8 @@
 // Cite by selecting (cooperation/citing.py): take the passage selected in the source's
 // text into the next empty quote of the form, so that it is never retyped; and, under a
 // quote refused as not in its source, put the source's nearest passage in the box.
-{
+// The admin loads forms' scripts in the page's head: start once the page is read.
+document.addEventListener("DOMContentLoaded", () => {
     const text = document.getElementById("source-text");
     const status = document.getElementById("citing-status");
     let lastRange = null;
@@ -48,9 +49,17 @@
         if (status) status.textContent = message;
     };
 
-    const rows = () => document.getElementById("citing-rows");
+    // The new citations: the page's own form to cite, or a record's citation rows.
+    const rows = () => document.getElementById("citing-rows") || document.getElementById("citations-group");
 
     const addRow = () => {
+        const inlineAdd = rows().querySelector(".add-row a");
+        if (inlineAdd) {
+            // Django's inline script adds the row (and starts its autocompletes).
+            inlineAdd.click();
+            const added = rows().querySelectorAll(".dynamic-citations");
+            return added[added.length - 1];
+        }
         const total = document.getElementById("id_form-TOTAL_FORMS");
         const index = Number(total.value);
         const template = document.getElementById("citing-empty-row");
@@ -63,20 +72,26 @@
         return row;
     };
 
+    const emptyQuote = () => Array.from(rows().querySelectorAll("textarea[name$='-quote']")).find(
+        (box) => !box.value && !box.name.includes("__prefix__")
+    );
+
     const take = () => {
         const passage = selectedPassage();
         if (!passage) {
             say("Select a passage of the text first.");
             return;
         }
-        let box = Array.from(rows().querySelectorAll("textarea.citing-quote")).find((each) => !each.value);
-        const row = box ? box.closest(".citing-row") : addRow();
-        box = row.querySelector("textarea.citing-quote");
+        const box = emptyQuote() || (addRow(), emptyQuote());
         box.value = passage;
-        say(`Quote taken: now choose the record it supports.`);
-        const select = row.querySelector("select.admin-autocomplete");
-        // The record comes next: its search opens with the focus in it.
-        window.django.jQuery(select).select2("open");
+        const select = box.closest(".citing-row") && box.closest(".citing-row").querySelector("select.admin-autocomplete");
+        if (select) {
+            // On the source's page the record comes next: its search opens, focused.
+            say("Quote taken: now choose the record it supports.");
+            window.django.jQuery(select).select2("open");
+        } else {
+            say("Quote taken into a new citation below.");
+        }
     };
 
     const find = (wanted) => {
@@ -133,4 +148,4 @@
         box.value = button.dataset.passage;
         box.focus();
     });
-}
+});
