@@ -189,15 +189,23 @@ class CuratedAdmin(VersionAdmin):
             kwargs["initial"] = inline.initial_rows(request)
         return kwargs
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # An address may prefill a link (?agreement=ID, ?areas=1,2); a malformed id, none.
+        for name, value in list(initial.items()):
+            field = next((f for f in self.opts.get_fields() if f.name == name), None)
+            if field is not None and field.is_relation:
+                values = value if isinstance(value, list) else [value]
+                if any(citing.key(each) is None for each in values):
+                    del initial[name]
+        return initial
+
     def response_add(self, request, obj, post_url_continue=None):
         response = super().response_add(request, obj, post_url_continue)
         if response.status_code != 302:  # A popup's answer.
             return response
-        # The next record is entered from the same source (and agreement) as this one.
-        kept = citing.kept_query(request)
-        if "_addanother" in request.POST and kept:
-            response["Location"] += ("&" if "?" in response["Location"] else "?") + kept
-        elif "_save" in request.POST and (source := citing.source_from(request)):
+        # "Save and add another" keeps the page's address (?source=, ?agreement=) itself.
+        if "_save" in request.POST and (source := citing.source_from(request)):
             # Opened from a source to cite it: back to reading it.
             response["Location"] = reverse("admin:cooperation_source_cite", args=[source.pk])
         return response

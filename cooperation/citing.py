@@ -74,15 +74,6 @@ def source_from(request):
     return None if pk is None else Source.objects.filter(pk=pk).first()
 
 
-def kept_query(request):
-    """The parts of an add page's address that prefill it, to keep for the next record."""
-    return "&".join(
-        f"{name}={pk}"
-        for name in ["source", "agreement"]
-        if (pk := key(request.GET.get(name, ""))) is not None
-    )
-
-
 def passage_offer(form, field="quote"):
     """
     When `form`'s quote was refused as not in its source, a button that puts the nearest
@@ -330,6 +321,8 @@ def records_view(request, object_id, model_admin):
     """
     The records whose name holds the typed words, of every kind a citation may support and
     the user may see, for the autocomplete of the form to cite (the JSON of Django's own).
+    Newest first: before anything is typed it lists the records just entered, which are
+    the ones a source being entered supports.
     """
     get_object_or_404(Source, pk=object_id)
     term = request.GET.get("term", "")

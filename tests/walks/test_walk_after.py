@@ -77,9 +77,8 @@ def cite_on_source_page(walk, citations):
     for model, record, quote in citations:
         walk.select_text(source_text(walk), quote)
         walk.click(walk.page.locator("#citing-take"))
-        # Taking the passage opened the record's search, focused: type, then pick.
-        search = walk.page.locator(".select2-container--open .select2-search__field")
-        walk.type(search, record.get("acronym", record["name"]))
+        # Taking the passage opened the record's search, which lists the newest records
+        # before anything is typed: these were just entered.
         result = walk.page.locator(".select2-container--open .select2-results__option")
         walk.click(result.filter(has_text=f"{model.capitalize()}: {record['name']}"))
     walk.submit(walk.page.locator("#citing-form input[type=submit]"))
