@@ -7,6 +7,7 @@ it), an agreement's signatories signing for their own organisation, and activiti
 the agreement starting with its parties. Counted with the same code (counting.py).
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,10 @@ pytestmark = [pytest.mark.walk, pytest.mark.django_db(transaction=True, serializ
 
 COUNTS = Path(settings.BASE_DIR) / "bench" / "out" / "walk-after.json"
 BEFORE = Path(settings.BASE_DIR) / "bench" / "out" / "walk-before.json"
+
+
+def before_counts(report):
+    return {name: report[name] for name in ["page_loads", "submissions", "field_actions"]}
 
 
 def add_row(walk, prefix):
@@ -153,3 +158,6 @@ def test_walk_after_enters_the_release_through_the_new_admin(admin_walk):
     release.check_entered()
     admin_walk.write(COUNTS, walk="after", database=connection.vendor)
     print(f"\nWalk after, on {connection.vendor}: {admin_walk.counts()}")
+    if BEFORE.exists():
+        before = json.loads(BEFORE.read_text())
+        print(f"Walk before, on {before['database']}: {before_counts(before)}")
