@@ -41,6 +41,8 @@ from .quotes import nearest
 LAST_SOURCE = "cooperation:last-source"
 #: How many records of each kind the record search offers.
 RESULTS_PER_KIND = 10
+#: How many of a source's citations its page lists (the text marks them all).
+LISTED = 50
 #: Rows of the form to cite that are blank when the page opens (the script adds more).
 BLANK_ROWS = 3
 
@@ -230,7 +232,7 @@ class CitingForm(forms.Form):
 
 class CitingFormSet(forms.BaseFormSet):
     def clean(self):
-        if any(self.errors):
+        if any(self.errors) or not self.management_form.is_valid():
             return
         seen = set()
         for form in self.forms:
@@ -241,6 +243,8 @@ class CitingFormSet(forms.BaseFormSet):
             if key in seen:
                 form.add_error("quote", "This record already cites this passage above.")
             seen.add(key)
+        if not seen:
+            raise ValidationError("Select a passage and a record to cite.")
 
     def citations(self):
         return [form.citation for form in self.forms if form.citation is not None]
@@ -281,24 +285,24 @@ def cite_view(request, object_id, model_admin):
         formset = CitingForms(request.POST, form_kwargs=kwargs)
         if formset.is_valid():
             citations = formset.citations()
-            if citations:
-                save_citations(request, source, citations)
-                model_admin.message_user(
-                    request, f"{len(citations)} citations of “{source}” saved.", messages.SUCCESS
-                )
-                return redirect(request.path)
-            formset._non_form_errors.append("Select a passage and a record to cite.")
+            save_citations(request, source, citations)
+            counted = "1 citation" if len(citations) == 1 else f"{len(citations)} citations"
+            model_admin.message_user(request, f"{counted} of “{source}” saved.", messages.SUCCESS)
+            return redirect(request.path)
         status = 400
     else:
         formset = CitingForms(form_kwargs=kwargs)
-    citations = source.citations.select_related(*CITED_MODELS).order_by("pk")
+    citations = list(source.citations.select_related(*CITED_MODELS).order_by("pk"))
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
         "original": source,
         "title": f"Read and cite: {source}",
         "marked_text": marked_text(source.text, citations),
-        "cited": [(citation, supported(citation)) for citation in citations],
+        "cited": [(citation, supported(citation)) for citation in citations[:LISTED]],
+        "cited_count": len(citations),
+        "all_cited_url": reverse("admin:cooperation_citation_changelist")
+        + f"?source__id__exact={source.pk}",
         "formset": formset if can_cite else None,
         "media": model_admin.media + formset.media,
         "add_links": add_links(request, model_admin.admin_site, source),
