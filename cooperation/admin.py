@@ -641,10 +641,25 @@ class SignatoryForm(ChosenForm):
         return cleaned_data
 
 
+class OptionalRowsFormSet(forms.BaseInlineFormSet):
+    """
+    Rows that a save may leave out altogether: without their management form (a script, or
+    a form built before the rows were offered) the record's rows stay as they are.
+    """
+
+    def __init__(self, data=None, *args, prefix=None, **kwargs):
+        prefix = prefix or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+        super().__init__(data, *args, prefix=prefix, **kwargs)
+
+
 class PersonInline(admin.TabularInline):
     """An organisation's people, to enter someone named with the organisation in one save."""
 
     model = Person
+    formset = OptionalRowsFormSet
     fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     extra = 0

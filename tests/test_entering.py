@@ -126,3 +126,18 @@ def test_record_added_from_a_source_returns_to_it(admin_client):
 
     assert saved.url == reverse("admin:cooperation_source_cite", args=[source.pk])
     assert another.url == url
+
+
+def test_organisation_saved_without_people_rows_keeps_its_people(admin_client):
+    person = PersonFactory()
+    organisation = person.organisation
+    url = admin_url(Organisation, "change", organisation.pk)
+    data = rendered_form_data(admin_client.get(url))
+    data = {name: value for name, value in data.items() if not name.startswith("people-")}
+
+    response = admin_client.post(url, {**data, "name": "Renamed"})
+
+    assert response.status_code == 302, form_errors(response)
+    organisation.refresh_from_db()
+    assert organisation.name == "Renamed"
+    assert list(organisation.people.all()) == [person]
