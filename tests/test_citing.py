@@ -262,3 +262,20 @@ def test_inline_quote_not_found_offers_the_passage(admin_client, source):
 
     assert 'data-passage="exchange experts"' in response.content.decode()
     assert not Citation.objects.exists()
+
+
+def test_cite_refuses_a_record_the_user_may_not_change(client, django_user_model, source):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username="cites-only", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["add_citation", "view_source", "view_area"])
+    )
+    client.force_login(user)
+    area = AreaFactory()
+
+    response = client.post(cite_url(source), rows((area, "train border guards")))
+
+    assert response.status_code == 400
+    assert "You may not change this record" in str(errors_of(response)[0][0]["record"])
+    assert not Citation.objects.exists()
