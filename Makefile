@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check \
-	bench-memory walk backup restore
+	bench-memory walk walk-after backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench-check: install
 walk: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -m walk -s tests/walks
+
+# The after walk alone (the admin as it is now, counted the same way) and the browser tests
+# of citing by selecting: what CI runs.
+walk-after: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest -m walk -s tests/walks/test_walk_after.py tests/walks/test_citing_in_browser.py
 
 # A physical copy of the database DATABASE_URL names, safe while the site runs, in backups/.
 # Primary keys, history and search tables are kept. See cooperation/backups.py.

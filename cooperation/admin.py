@@ -1,3 +1,5 @@
+from functools import partial
+
 import reversion
 from django import forms
 from django.contrib import admin, messages
@@ -7,13 +9,14 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Prefetch
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator, capfirst
 from reversion.admin import VersionAdmin
 from reversion.models import Version
 
-from . import history, search
+from . import citing, history, search
+from .citing import LAST_SOURCE, OffersPassage, supported
 from .dates import PreciseDate, PreciseDateField, Precision, shown
 from .imports import (
     ActivityResource,
@@ -199,8 +202,35 @@ class CuratedAdmin(ExportAdmin, VersionAdmin):
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if getattr(inline, "remembers_source", False):
-            kwargs["form_kwargs"] = {"last_source": request.session.get(LAST_SOURCE)}
+            # The source the page was opened from (?source=ID, kept by the form's address),
+            # else the one last cited.
+            source = citing.source_from(request)
+            last = source.pk if source else request.session.get(LAST_SOURCE)
+            kwargs["form_kwargs"] = {"last_source": last}
+        if getattr(obj, "pk", None) is None and hasattr(inline, "initial_rows"):
+            kwargs["initial"] = inline.initial_rows(request)
         return kwargs
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # An address may prefill a link (?agreement=ID, ?areas=1,2); a malformed id, none.
+        for name, value in list(initial.items()):
+            field = next((f for f in self.opts.get_fields() if f.name == name), None)
+            if field is not None and field.is_relation:
+                values = value if isinstance(value, list) else [value]
+                if any(citing.key(each) is None for each in values):
+                    del initial[name]
+        return initial
+
+    def response_add(self, request, obj, post_url_continue=None):
+        response = super().response_add(request, obj, post_url_continue)
+        if response.status_code != 302:  # A popup's answer.
+            return response
+        # "Save and add another" keeps the page's address (?source=, ?agreement=) itself.
+        if "_save" in request.POST and (source := citing.source_from(request)):
+            # Opened from a source to cite it: back to reading it.
+            response["Location"] = reverse("admin:cooperation_source_cite", args=[source.pk])
+        return response
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
@@ -464,11 +494,7 @@ class ChosenInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-#: The session's note of the source an editor last cited, offered in the next new row.
-LAST_SOURCE = "cooperation:last-source"
-
-
-class CitationForm(ChosenForm):
+class CitationForm(OffersPassage, ChosenForm):
     """A citation row whose source, when new, is the one its editor last cited."""
 
     def __init__(self, *args, last_source=None, **kwargs):
@@ -488,17 +514,25 @@ class CitationInline(ChosenInline):
     formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 5})}}
     extra = 0
     remembers_source = True
+    # Above the rows, the text of the source the page was opened from, to cite by selecting.
+    template = "admin/cooperation/citation_inline.html"
+
+    class Media:
+        js = ["cooperation/citing.js"]
+        css = {"all": ["cooperation/citing.css"]}
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.citing_source = source = citing.source_from(request)
+        cited = obj.citations.filter(source=source) if obj and source else []
+        formset.citing_text = citing.marked_text(source.text, cited) if source else ""
+        return formset
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("source__text")  # Kilobytes, not shown.
 
 
-def supported(citation):
-    """What a citation supports, as "Activity: Joint training"."""
-    return f"{capfirst(citation.cited_model)}: {citation.cited}"
-
-
-class SourceCitationForm(forms.ModelForm):
+class SourceCitationForm(OffersPassage, forms.ModelForm):
     def validate_unique(self):
         super().validate_unique()
         # The record cited is not in this form, so model validation skipped the constraints
@@ -565,6 +599,7 @@ class SourceCitationInline(CitationInline):
     """
 
     remembers_source = False  # Its rows are this source's: nothing to remember.
+    template = "admin/edit_inline/tabular.html"
     form = SourceCitationForm
     formset = SourceCitationFormSet
     fields = ["supports", "quote", "note"]
@@ -582,15 +617,80 @@ class SourceCitationInline(CitationInline):
         return supported(citation)
 
 
+class PrefilledForm(ChosenForm):
+    """A new row that was filled in for its editor: it is saved unless they remove it."""
+
+    def has_changed(self):
+        return super().has_changed() or (self.instance.pk is None and bool(self.initial))
+
+
 class ParticipationInline(ChosenInline):
+    """An activity's participants; a new activity under an agreement starts with its parties."""
+
     model = Participation
+    form = PrefilledForm
     fields = ["organisation", "role"]
     autocomplete_fields = ["organisation"]
     extra = 0
 
+    def initial_rows(self, request):
+        agreement = citing.key(request.GET.get("agreement", ""))
+        if agreement is None:
+            return []
+        parties = Organisation.objects.filter(agreements=agreement).order_by("name")
+        return [{"organisation": pk} for pk in parties.values_list("pk", flat=True)]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return self.extra if obj else len(self.initial_rows(request))
+
+
+class SignatoryForm(ChosenForm):
+    """A signatory who signs, unless told otherwise, for the person's own organisation."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organisation"].required = False
+        self.fields["organisation"].help_text = "Blank: the person's organisation."
+
+    def clean(self):
+        cleaned_data = super().clean()
+        person = cleaned_data.get("person")
+        if cleaned_data.get("organisation") is None and person is not None:
+            if person.organisation is None:
+                self.add_error("organisation", "Choose the party this person signed for.")
+            else:
+                cleaned_data["organisation"] = person.organisation
+        return cleaned_data
+
+
+class OptionalRowsFormSet(forms.BaseInlineFormSet):
+    """
+    Rows that a save may leave out altogether: without their management form (a script, or
+    a form built before the rows were offered) the record's rows stay as they are.
+    """
+
+    def __init__(self, data=None, *args, prefix=None, **kwargs):
+        prefix = prefix or self.get_default_prefix()
+        if data is not None and f"{prefix}-TOTAL_FORMS" not in data:
+            data = data.copy()
+            data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
+        super().__init__(data, *args, prefix=prefix, **kwargs)
+
+
+class PersonInline(admin.TabularInline):
+    """An organisation's people, to enter someone named with the organisation in one save."""
+
+    model = Person
+    formset = OptionalRowsFormSet
+    fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    extra = 0
+    show_change_link = True
+
 
 class SignatoryInline(ChosenInline):
     model = Signatory
+    form = SignatoryForm
     fields = ["person", "title", "organisation"]
     autocomplete_fields = ["person", "organisation"]
     extra = 0
@@ -754,7 +854,7 @@ class OrganisationAdmin(ImportExportAdmin, CuratedAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["parent"]
     formfield_overrides = HTTPS_URLS
-    inlines = [FormerNameInline, FormerSlugInline, CitationInline]
+    inlines = [PersonInline, FormerNameInline, FormerSlugInline, CitationInline]
 
     @admin.display(description="IATI type")
     def iati_type(self, organisation):
@@ -833,6 +933,7 @@ class AgreementAdmin(ImportExportAdmin, PublishableAdmin):
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["parties", "areas", "supersedes"]
     inlines = [SignatoryInline, CitationInline]
+    change_form_template = "admin/cooperation/agreement/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("parties")
@@ -949,6 +1050,17 @@ class SourceAdmin(CuratedAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("publishers")
 
+    def get_urls(self):
+        views = [("cite", citing.cite_view), ("records", citing.records_view)]
+        return [
+            path(
+                f"<int:object_id>/{name}/",
+                self.admin_site.admin_view(partial(view, model_admin=self)),
+                name=f"cooperation_source_{name}",
+            )
+            for name, view in views
+        ] + super().get_urls()
+
     @admin.display(description="publishers")
     def publisher_names(self, source):
         return names(source.publishers.all())
@@ -956,7 +1068,12 @@ class SourceAdmin(CuratedAdmin):
     @admin.display(description="citations")
     def citation_link(self, source):
         url = reverse("admin:cooperation_citation_changelist")
-        return format_html('<a href="{}?source__id__exact={}">Its citations</a>', url, source.pk)
+        return format_html(
+            '<a href="{}?source__id__exact={}">Its citations</a> · <a href="{}">Read and cite</a>',
+            url,
+            source.pk,
+            reverse("admin:cooperation_source_cite", args=[source.pk]),
+        )
 
 
 class CitedModelFilter(admin.SimpleListFilter):
@@ -974,8 +1091,13 @@ class CitedModelFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CitationAdminForm(OffersPassage, CuratedForm):
+    pass
+
+
 @admin.register(Citation)
 class CitationAdmin(CuratedAdmin):
+    form = CitationAdminForm
     list_display = ["__str__", "supports", "note"]
     # A list filter would list every source; each source's row links to its citations.
     list_filter = [CitedModelFilter]
@@ -988,6 +1110,9 @@ class CitationAdmin(CuratedAdmin):
         (None, {"fields": ["source", "quote", "note"]}),
         ("Supports (choose exactly one)", {"fields": CITED_MODELS}),
     ]
+
+    class Media:
+        js = ["cooperation/citing.js"]
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "source__id__exact" or super().lookup_allowed(lookup, value, request)

@@ -3,6 +3,7 @@ import reversion
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 
 from cooperation.models import Activity, Agreement, Publication
 from cooperation.roles import EDITOR, PUBLISHER, VIEWER, apply_roles, role_permissions
@@ -97,6 +98,29 @@ def versioned_organisation():
     return versioned(OrganisationFactory())
 
 
+def source_page(name):
+    """Request a source's own admin page `name` ("cite", "records")."""
+
+    def request_it(client, source):
+        return client.get(reverse(f"admin:cooperation_source_{name}", args=[source.pk]))
+
+    return request_it
+
+
+def cite(client, source):
+    area = AreaFactory()
+    quote = source.text.split()[1]
+    return client.post(
+        reverse("admin:cooperation_source_cite", args=[source.pk]),
+        {
+            "form-TOTAL_FORMS": 1,
+            "form-INITIAL_FORMS": 0,
+            "form-0-record": f"area:{area.pk}",
+            "form-0-quote": quote,
+        },
+    )
+
+
 #: (what, make the record, request it) -> expected status for Viewer, Editor, Publisher.
 MATRIX = [
     ("activity changelist", full_activity, page("changelist", of_record=False), [200, 200, 200]),
@@ -128,6 +152,9 @@ MATRIX = [
     ("organisation delete page", OrganisationFactory, page("delete"), [403, 403, 200]),
     ("organisation history", versioned_organisation, page("history"), [200, 200, 200]),
     ("organisation revert page", versioned_organisation, revert_page, [403, 403, 200]),
+    ("source read and cite page", SourceFactory, source_page("cite"), [200, 200, 200]),
+    ("source record search", SourceFactory, source_page("records"), [200, 200, 200]),
+    ("source cite", SourceFactory, cite, [403, 302, 302]),
 ]
 
 
