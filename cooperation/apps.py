@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save, pre_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_migrate,
+    post_save,
+    pre_migrate,
+    pre_save,
+)
 
 
 class CooperationConfig(AppConfig):
@@ -14,11 +21,12 @@ class CooperationConfig(AppConfig):
         from .models import Organisation
         from .roles import apply_roles
         from .search import repair_after_migrate
-        from .slugs import keep_former_slug, record_former_slug
+        from .slugs import keep_former_slug, record_former_slug, set_aside_before_migrate
         from .slugs import repair_after_migrate as repair_slugs_after_migrate
 
         post_migrate.connect(apply_roles, sender=self)
         post_migrate.connect(repair_after_migrate, sender=self)
+        pre_migrate.connect(set_aside_before_migrate, sender=self)
         post_migrate.connect(repair_slugs_after_migrate, sender=self)
         user_login_failed.connect(log_failed_login)
         pre_save.connect(record_former_slug, sender=Organisation)

@@ -5,9 +5,10 @@ old address and a data file's natural key always find one organisation.
 
 Each column is unique on its own; that neither holds a value of the other is a rule across
 two tables, which no CHECK or UNIQUE constraint can state. Triggers state it, on both
-databases, made by migration 0014 through `install()`. On SQLite a later migration that
-rebuilds `cooperation_organisation` drops its triggers: `repair_after_migrate()` puts them
-back after every `migrate`, as search.py does for the full-text triggers.
+databases, through `install()`: by migration 0014 on PostgreSQL; on SQLite after every
+`migrate` (`repair_after_migrate()`), having been taken out before it
+(`set_aside_before_migrate()`), because SQLite rebuilds a table to alter it and refuses to
+rename the rebuilt `cooperation_organisation` while a trigger of another table names it.
 """
 
 from django.db import connections
@@ -88,6 +89,13 @@ def installed(connection):
         else:
             cursor.execute("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
         return _trigger_names(connection.vendor) <= {name for (name,) in cursor.fetchall()}
+
+
+def set_aside_before_migrate(using, **kwargs):
+    """Before `migrate` on SQLite: take the triggers out, so that migrations may rebuild tables."""
+    connection = connections[using]
+    if connection.vendor == "sqlite":
+        uninstall(connection)
 
 
 def repair_after_migrate(using, **kwargs):
