@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check \
-	bench-memory walk backup restore
+	bench-memory walk browser backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,12 @@ bench-check: install
 walk: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -m walk -s tests/walks
+
+# The public pages in Debian's Chromium with JavaScript off, on a phone's screen: the result
+# count and the first results come first. See tests/browser/.
+browser: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # A physical copy of the database DATABASE_URL names, safe while the site runs, in backups/.
 # Primary keys, history and search tables are kept. See cooperation/backups.py.
