@@ -7,11 +7,14 @@ Datasette's facet_time_limit_ms): on PostgreSQL each count runs with a statement
 what is left of it, in a transaction rolled back afterwards; on SQLite a progress handler
 interrupts it. A facet not counted in time lists its values without numbers and says so.
 Counts of the whole list, unfiltered, are kept in the cache (see cached.py) and read from
-there without a budget.
+there without a budget, and counts under filters are kept for the next page of the same
+filtered list.
 """
 
 import dataclasses
 import datetime
+import functools
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -105,10 +108,16 @@ class Budget:
 @dataclass
 class Option:
     label: str
-    url: str
+    key: str
     active: bool
-    count: int | None = None
-    key: str = ""
+    count: int | None
+    field: "Field"
+    query: QueryDict
+
+    @functools.cached_property
+    def url(self):
+        # Written when shown: a facet may have thousands of values and show ten.
+        return toggled(self.query, self.field, self.key, self.active)
 
 
 @dataclass
@@ -430,22 +439,39 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     }
     unfiltered = None
     showing_all = query.get(ALL_PARAMETER, "")
+    # Counts under filters, kept for the next page of the same list, until a record changes.
+    filtered_key = f"cooperation:facet-counts:{list_name}:{cached.version()}:{filters_of(query)}"
+    known = cache.get(filtered_key, {}) if active else {}
+    counted = {}
     result = []
     out_of_time = False
     for field in fields:
-        counts = None
-        if not active - set(field.parameters):
+        counts = known.get(field.name)
+        if counts is not None:
+            pass
+        elif not active - set(field.parameters):
             if unfiltered is None:
                 unfiltered = unfiltered_counts(list_name, make_fields, filterset.queryset.all())
             counts = unfiltered[field.name]
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)
             try:
-                counts = budget.run(lambda rows=rows, field=field: field.count(rows))
+                counts = counted[field.name] = budget.run(
+                    lambda rows=rows, field=field: field.count(rows)
+                )
             except OutOfTime:
                 out_of_time = True
         result.append(facet(field, counts, query, showing_all == field.name))
+    if counted:
+        cache.set(filtered_key, {**known, **counted}, cached.MAX_AGE)
     return result
+
+
+def filters_of(query):
+    """The filters of a query string, whatever their order, without page, sort or facet."""
+    ignored = {*PAGE_PARAMETERS, "sort", ALL_PARAMETER}
+    kept = sorted((name, values) for name, values in query.lists() if name not in ignored)
+    return hashlib.sha256(repr(kept).encode()).hexdigest()[:32]
 
 
 def facet(field, counts, query, showing_all):
@@ -463,16 +489,7 @@ def facet(field, counts, query, showing_all):
         if selected and selected not in {key for key, _, _ in pairs} and selected in label_of:
             pairs.insert(0, (selected, label_of[selected], 0))
     total = len(pairs)
-    everything = [
-        Option(
-            label=label,
-            url=toggled(query, field, key, key == selected),
-            active=key == selected,
-            count=n,
-            key=key,
-        )
-        for key, label, n in pairs
-    ]
+    everything = [Option(label, key, key == selected, n, field, query) for key, label, n in pairs]
     options = everything if showing_all or total <= SHOWN + 1 else everything[:SHOWN]
     if selected and not any(option.active for option in options):
         options += [option for option in everything if option.active]

@@ -3,6 +3,7 @@ import re
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
@@ -142,6 +143,18 @@ def test_facet_links_add_and_remove_a_filter(client, world):
         .context["page_obj"]
         .object_list
     ] == [world["first"].pk]
+
+
+def test_filtered_counts_kept_for_the_next_page(client, world):
+    first = facets_of(activities(client, status="pipeline", area="training"))
+    with CaptureQueriesContext(connection) as counting:
+        activities(client, area="training", status="pipeline", sort="title")
+    again = facets_of(activities(client, area="training", status="pipeline", sort="title"))
+
+    assert not any("COUNT" in query["sql"] and "GROUP BY" in query["sql"] for query in counting)
+    assert {name: counts(facet) for name, facet in again.items()} == {
+        name: counts(facet) for name, facet in first.items()
+    }
 
 
 def test_year_facet_sets_both_dates(client, world):
