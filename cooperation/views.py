@@ -262,6 +262,7 @@ class HomeView(TemplateView):
     template_name = "cooperation/home.html"
 
     def get_context_data(self, **kwargs):
+        totals = public_totals()
         latest = Activity.objects.public().newest_first()[:LATEST_ACTIVITIES]
         # The list's facets unfiltered, from the cache: the charts of all activities.
         unfiltered = ActivityFilter(queryset=Activity.objects.public())
@@ -269,7 +270,7 @@ class HomeView(TemplateView):
         return super().get_context_data(
             latest_activities=latest.prefetch_related(participants(), "areas"),
             charts=charts_of(found, reverse("cooperation:activity-list")),
-            **public_totals(),
+            **totals,
             **kwargs,
         )
 
