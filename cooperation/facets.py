@@ -43,6 +43,9 @@ from .models import (
 
 #: Values a facet shows before a link to all of them.
 SHOWN = 10
+#: The most values a facet lists when asked for all: a page stays small, and the filter's
+#: own field finds any organisation by name.
+ALL_LIMIT = 100
 #: The query parameter that asks for all values of one facet: ?_facet=area.
 ALL_PARAMETER = "_facet"
 #: Query parameters that place a page; a changed filter starts from the first.
@@ -490,11 +493,14 @@ def facet(field, counts, query, showing_all):
             pairs.insert(0, (selected, label_of[selected], 0))
     total = len(pairs)
     everything = [Option(label, key, key == selected, n, field, query) for key, label, n in pairs]
-    options = everything if showing_all or total <= SHOWN + 1 else everything[:SHOWN]
+    if showing_all:
+        options = everything[:ALL_LIMIT]
+    else:
+        options = everything if total <= SHOWN + 1 else everything[:SHOWN]
     if selected and not any(option.active for option in options):
         options += [option for option in everything if option.active]
     all_url = ""
-    if len(options) < total:
+    if len(options) < total and not showing_all:
         asking = query.copy()
         asking[ALL_PARAMETER] = field.name
         all_url = f"?{asking.urlencode()}"

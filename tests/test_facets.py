@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from cooperation import glossary
+from cooperation import facets, glossary
 from cooperation.facets import Budget, OutOfTime
 from cooperation.models import (
     Activity,
@@ -179,6 +179,15 @@ def test_long_facet_shows_the_top_and_links_to_all(client, world):
     assert area.all_url == "?_facet=area"
     assertContains(response, "All 14 area choices")
     assert len(facets_of(activities(client, _facet="area"))["area"].options) == 14
+
+
+def test_facet_listed_whole_stops_at_its_limit(client, world, monkeypatch):
+    monkeypatch.setattr(facets, "ALL_LIMIT", 1)
+
+    response = activities(client, _facet="area")
+
+    assert len(facets_of(response)["area"].options) == 1
+    assertContains(response, "The first 1 of 2; type a name")
 
 
 def test_facets_past_the_time_limit_list_options_without_counts(client, world, settings):
