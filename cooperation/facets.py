@@ -6,9 +6,9 @@ Counting stops at a time budget for all facets of a page (FACET_TIME_LIMIT_MS, a
 Datasette's facet_time_limit_ms): on PostgreSQL each count runs with a statement timeout of
 what is left of it, in a transaction rolled back afterwards; on SQLite a progress handler
 interrupts it. A facet not counted in time lists its values without numbers and says so.
-Counts of the whole list, unfiltered, are kept in the cache (see cached.py) and read from
-there without a budget, and counts under filters are kept for the next page of the same
-filtered list.
+Counts of the whole list, unfiltered, are kept in the cache (see cached.py) and counted
+within a larger budget (UNFILTERED_FACTOR); counts under filters are kept for the next
+page of the same filtered list.
 """
 
 import dataclasses
@@ -50,6 +50,9 @@ ALL_LIMIT = 100
 ALL_PARAMETER = "_facet"
 #: Query parameters that place a page; a changed filter starts from the first.
 PAGE_PARAMETERS = ["page", "after", "before"]
+#: The unfiltered counts, kept in the cache for all visitors, may take this many times the
+#: page's budget; at a million activities some take longer, and are shown without counts.
+UNFILTERED_FACTOR = 10
 #: How often (in SQLite virtual machine steps) the deadline is checked.
 SQLITE_STEPS = 1_000
 
@@ -410,14 +413,28 @@ def find_labels(model, key):
     }
 
 
-def unfiltered_counts(list_name, make_fields, queryset):
-    """The counts of the whole list, kept in the cache (see cached.py)."""
+def unfiltered_counts(list_name, make_fields, queryset, budget_ms):
+    """
+    The counts of the whole list by facet name, kept in the cache (see cached.py): those
+    missing are counted within UNFILTERED_FACTOR times the page's budget, and those that
+    did not finish are tried again by the next request.
+    """
     name = f"cooperation:facet-counts:{list_name}:{cached.version()}"
-
-    def count():
-        return {field.name: field.count(queryset) for field in make_fields()}
-
-    return cache.get_or_set(name, count, cached.MAX_AGE)
+    known = cache.get(name, {})
+    missing = [field for field in make_fields() if field.name not in known]
+    if not missing:
+        return known
+    budget = Budget(budget_ms * UNFILTERED_FACTOR)
+    found = {}
+    for field in missing:
+        try:
+            found[field.name] = budget.run(lambda field=field: field.count(queryset))
+        except OutOfTime:
+            break
+    if found:
+        known = {**known, **found}
+        cache.set(name, known, cached.MAX_AGE)
+    return known
 
 
 def facets(filterset, make_fields, list_name, query, budget_ms=None):
@@ -454,8 +471,10 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
             pass
         elif not active - set(field.parameters):
             if unfiltered is None:
-                unfiltered = unfiltered_counts(list_name, make_fields, filterset.queryset.all())
-            counts = unfiltered[field.name]
+                unfiltered = unfiltered_counts(
+                    list_name, make_fields, filterset.queryset.all(), budget_ms
+                )
+            counts = unfiltered.get(field.name)
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)
             try:

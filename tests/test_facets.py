@@ -128,6 +128,14 @@ def test_organisation_facet_counts_in_the_chosen_role(client, world):
     assert counts(found["organisation"]) == {"iom": 1, "easo": 1}
 
 
+def test_unfiltered_counts_past_their_limit_are_tried_again(client, world, settings):
+    settings.FACET_TIME_LIMIT_MS = 0
+    assert not any(facet.counted for facet in facets_of(activities(client)).values())
+
+    settings.FACET_TIME_LIMIT_MS = 10_000
+    assert all(facet.counted for facet in facets_of(activities(client)).values())
+
+
 def test_facet_links_add_and_remove_a_filter(client, world):
     found = facets_of(activities(client, area="training", page=1))
     training = next(option for option in found["area"].options if option.key == "training")
@@ -191,6 +199,7 @@ def test_facet_listed_whole_stops_at_its_limit(client, world, monkeypatch):
 
 
 def test_facets_past_the_time_limit_list_options_without_counts(client, world, settings):
+    activities(client)  # Counts the whole list, kept in the cache.
     settings.FACET_TIME_LIMIT_MS = 0
 
     response = activities(client, area="training")
