@@ -31,12 +31,6 @@ from .factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def time_enough(settings):
-    """A budget no busy test machine runs out of, unless a test says otherwise."""
-    settings.FACET_TIME_LIMIT_MS = 10_000
-
-
 @pytest.fixture
 def world():
     """
