@@ -415,9 +415,9 @@ def find_labels(model, key):
 
 def unfiltered_counts(list_name, make_fields, queryset, budget_ms):
     """
-    The counts of the whole list by facet name, kept in the cache (see cached.py): those
-    missing are counted within UNFILTERED_FACTOR times the page's budget, and those that
-    did not finish are tried again by the next request.
+    The counts of the whole list by facet name, kept in the cache (see cached.py) for
+    MAX_AGE seconds or until a record changes: those missing are counted within
+    UNFILTERED_FACTOR times the page's budget; those that did not finish are None.
     """
     name = f"cooperation:facet-counts:{list_name}:{cached.version()}"
     known = cache.get(name, {})
@@ -425,15 +425,16 @@ def unfiltered_counts(list_name, make_fields, queryset, budget_ms):
     if not missing:
         return known
     budget = Budget(budget_ms * UNFILTERED_FACTOR)
-    found = {}
+    # A count that did not finish is kept as None: tried again when the cache forgets it,
+    # not by every request.
+    found = dict.fromkeys(field.name for field in missing)
     for field in missing:
         try:
             found[field.name] = budget.run(lambda field=field: field.count(queryset))
         except OutOfTime:
             break
-    if found:
-        known = {**known, **found}
-        cache.set(name, known, cached.MAX_AGE)
+    known = {**known, **found}
+    cache.set(name, known, cached.MAX_AGE)
     return known
 
 
