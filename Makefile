@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check \
-	bench-memory walk walk-after backup restore
+	bench-memory walk walk-after browser backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ walk: install
 walk-after: install
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	$(BIN)/python -m pytest -m walk -s tests/walks/test_walk_after.py tests/walks/test_citing_in_browser.py
+
+# The public pages in Debian's Chromium with JavaScript off, on a phone's screen: the result
+# count and the first results come first. See tests/browser/.
+browser: install
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	$(BIN)/python -m pytest -m browser tests/browser
 
 # A physical copy of the database DATABASE_URL names, safe while the site runs, in backups/.
 # Primary keys, history and search tables are kept. See cooperation/backups.py.

@@ -19,6 +19,9 @@ DJANGO_DB_STATEMENT_TIMEOUT  milliseconds a PostgreSQL statement of a web reques
                         commands (migrate, generate_demo, backups) run without a limit.
                         A request whose database is unreachable, too slow or locked gets
                         the 503 page with Retry-After
+DJANGO_FACET_TIME_LIMIT_MS  milliseconds all facet counts of one list page may take
+                        together (default 100); a facet not counted in time lists its
+                        values without numbers
 DJANGO_SECURE           "0" turns off HTTPS redirect, secure cookies and HSTS;
                         on by default when DEBUG is off. Leave it on behind a proxy
                         that terminates TLS; "0" only to serve plain HTTP with no
@@ -158,6 +161,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DATABASE_CONNECT_TIMEOUT = int(os.environ.get("DJANGO_DB_CONNECT_TIMEOUT", "5"))
 # config/wsgi.py gives it to the web application's connections only.
 DATABASE_STATEMENT_TIMEOUT = int(os.environ.get("DJANGO_DB_STATEMENT_TIMEOUT", "10000"))
+# cooperation/facets.py: the time all facet counts of a list page may take together.
+FACET_TIME_LIMIT_MS = int(os.environ.get("DJANGO_FACET_TIME_LIMIT_MS", "100"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The public() rules are many small index probes that PostgreSQL may cost as one big
     # query and then spend seconds compiling with JIT; they never gain from it. On SSDs a

@@ -25,6 +25,7 @@ from .models import (
     Organisation,
     OrganisationKind,
     Participation,
+    Publication,
     Region,
     Role,
     linked,
@@ -404,6 +405,19 @@ class ListFilterSet(django_filters.FilterSet):
     #: The bounded count of `counted` (paging.bounded_count), when filtering needed it.
     known_count = None
 
+    def counted_without(self, names):
+        """`counted` with the filters `names` left out, as a facet counts (see facets.py)."""
+        cleaned = self.form.cleaned_data
+        self.form.cleaned_data = {
+            name: None if name in names else value for name, value in cleaned.items()
+        }
+        self.counting = True
+        try:
+            return self.filter_queryset(self.queryset.all())
+        finally:
+            self.form.cleaned_data = cleaned
+            self.counting = False
+
     def filter_linked(self, queryset, name, value):
         return linked_to(queryset, name, value, self.counting)
 
@@ -440,6 +454,12 @@ class ActivityFilter(ListFilterSet):
         queryset=Agreement.objects.public(),
         label="Agreement",
         help_text="Its title, part of it, or its number.",
+    )
+    agreement_kind = django_filters.ChoiceFilter(
+        choices=AgreementKind,
+        method="filter_agreement_kind",
+        label="Agreement kind",
+        empty_label="Any kind of agreement",
     )
     country = SlugFilter(
         queryset=Country.objects.public(),
@@ -490,6 +510,7 @@ class ActivityFilter(ListFilterSet):
             "area",
             "status",
             "agreement",
+            "agreement_kind",
             "country",
             "region",
             "start_date_after",
@@ -519,6 +540,9 @@ class ActivityFilter(ListFilterSet):
 
     def filter_organisation(self, queryset, name, value):
         return queryset.involving(value, self.form.cleaned_data.get("role"), self.counting)
+
+    def filter_agreement_kind(self, queryset, name, value):
+        return queryset.filter(agreement__kind=value, agreement__publication=Publication.PUBLISHED)
 
     def filter_role(self, queryset, name, value):
         if self.form.cleaned_data.get("organisation"):

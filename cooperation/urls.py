@@ -21,6 +21,7 @@ urlpatterns = [
     path("agreements/", views.AgreementListView.as_view(), name="agreement-list"),
     path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement-detail"),
     path("changes/", views.ChangeLogView.as_view(), name="changes"),
+    path("glossary/", views.GlossaryView.as_view(), name="glossary"),
     path("changes/feed/", feeds.ChangeFeed(), name="changes-feed"),
     *exports.urlpatterns(),
 ]

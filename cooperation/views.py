@@ -3,12 +3,12 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.db.models import F, Prefetch, QuerySet
-from django.http import Http404, HttpResponsePermanentRedirect
+from django.http import Http404, HttpResponsePermanentRedirect, QueryDict
 from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import cached, history, paging
+from . import cached, charts, facets, glossary, history, paging
 from .cached import public_totals
 from .filters import (
     ActivityFilter,
@@ -195,11 +195,49 @@ class FilterListView(FilterView):
         return super().render_to_response(context, **response_kwargs)
 
 
+class FacetedListView(FilterListView):
+    """A filtered list with facets, a summary of the filters in use, and charts."""
+
+    #: A function that returns the list's facets.Field objects.
+    facet_fields = None
+    list_name = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET
+        valid = not self.filterset.is_bound or self.filterset.is_valid()
+        found = (
+            facets.facets(self.filterset, self.facet_fields, self.list_name, query) if valid else []
+        )
+        context["active_filters"] = facets.active_filters(self.filterset, query)
+        context["facets"] = found
+        context["charts"] = charts_of(found) if self.list_name == "activities" else []
+        return context
+
+
+def charts_of(found, base=""):
+    """
+    The charts drawn from the activity list's facets, by start year and by area, where they
+    were counted; their bars link to the list at `base` ("" for the list itself).
+    """
+    drawn = {"start_year": charts.by_start_year, "area": charts.by_area}
+    return [
+        drawn[facet.name](facet, base) for facet in found if facet.name in drawn and facet.counted
+    ]
+
+
 class PublicDetailView(DetailView):
     """
     A public record's page. Anonymous visitors see public records only; staff who may view
     the record in the admin also see it before it is public, under a draft banner.
     """
+
+    def get_object(self, queryset=None):
+        try:
+            return super().get_object(queryset)
+        except Http404:
+            noun = self.queryset.model._meta.verbose_name
+            raise Http404(f"No published {noun} has this address.") from None
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -224,17 +262,24 @@ class HomeView(TemplateView):
     template_name = "cooperation/home.html"
 
     def get_context_data(self, **kwargs):
+        totals = public_totals()
         latest = Activity.objects.public().newest_first()[:LATEST_ACTIVITIES]
+        # The list's facets unfiltered, from the cache: the charts of all activities.
+        unfiltered = ActivityFilter(queryset=Activity.objects.public())
+        found = facets.facets(unfiltered, facets.chart_fields, "home", QueryDict())
         return super().get_context_data(
             latest_activities=latest.prefetch_related(participants(), "areas"),
-            **public_totals(),
+            charts=charts_of(found, reverse("cooperation:activity-list")),
+            **totals,
             **kwargs,
         )
 
 
-class ActivityListView(FilterListView):
+class ActivityListView(FacetedListView):
     queryset = Activity.objects.public().newest_first().prefetch_related(participants(), "areas")
     filterset_class = ActivityFilter
+    facet_fields = staticmethod(facets.activity_fields)
+    list_name = "activities"
 
 
 class ActivityDetailView(PublicDetailView):
@@ -338,9 +383,11 @@ class RegionDetailView(PublicDetailView):
         )
 
 
-class AgreementListView(FilterListView):
+class AgreementListView(FacetedListView):
     queryset = Agreement.objects.public().prefetch_related("parties")
     filterset_class = AgreementFilter
+    facet_fields = staticmethod(facets.agreement_fields)
+    list_name = "agreements"
 
 
 class AgreementDetailView(PublicDetailView):
@@ -368,6 +415,13 @@ class AgreementDetailView(PublicDetailView):
             ),
             **kwargs,
         )
+
+
+class GlossaryView(TemplateView):
+    template_name = "cooperation/glossary.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sections=glossary.sections(), **kwargs)
 
 
 class ChangeLogForm(FilterForm):

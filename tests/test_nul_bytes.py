@@ -23,7 +23,7 @@ AUTOCOMPLETE = {
 
 
 def assert_bad_request(response):
-    assertContains(response, "Bad request", status_code=400)
+    assertContains(response, "Address not understood", status_code=400)
     assertTemplateUsed(response, "400.html")
 
 

@@ -83,7 +83,7 @@ def test_page_scan_finds_contact_details_that_bypass_validation(client):
 PUBLIC_URL_NAMES = (
     {f"cooperation:{name}" for name in LISTS}
     | {f"cooperation:{model._meta.model_name}-detail" for model in PUBLIC_RECORDS}
-    | {"admin:login", "admin:logout"}
+    | {"admin:login", "admin:logout", "cooperation:glossary"}
     | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")}
     - {"cooperation:region-list-export"}
 )
