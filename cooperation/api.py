@@ -9,6 +9,8 @@ and the sources it rests on. Nothing here writes: anonymous visitors read, at
 API_THROTTLE_RATE per client address.
 """
 
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import F, Prefetch, QuerySet
@@ -22,7 +24,6 @@ from rest_framework import serializers, throttling, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
-from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from . import paging
 from .filters import (
@@ -367,14 +368,15 @@ class ListPagination(BasePagination):
         except (ValueError, InvalidPage):
             raise NotFound("No such page.") from None
 
-    def link(self, page=None, after=None, before=None):
-        url = self.request.build_absolute_uri()
+    def link(self, **page):
+        """This list's address with `page` (one page parameter, or none for the first)."""
+        query = self.request.query_params.copy()
         for name in PAGE_PARAMETERS:
-            url = remove_query_param(url, name)
-        for name, value in [("page", page), ("after", after), ("before", before)]:
-            if value is not None:
-                url = replace_query_param(url, name, value)
-        return url
+            query.pop(name, None)
+        for name, value in page.items():
+            query[name] = str(value)
+        address = f"{self.request.path}?{query.urlencode()}" if query else self.request.path
+        return self.request.build_absolute_uri(address)
 
     def get_paginated_response(self, data):
         pages = self.pages
@@ -599,7 +601,8 @@ LIST, RECORD = {"get": "list"}, {"get": "retrieve"}
 
 urlpatterns = [
     path("schema/", SchemaView.as_view(), name="schema"),
-    path("docs/", DocsView.as_view(), name="docs"),
+    # Swagger UI's stylesheet draws its icons from data: URLs; its scripts are files here.
+    path("docs/", csp_replace({"img-src": [SELF, "data:"]})(DocsView.as_view()), name="docs"),
     path("activities/", ActivityViewSet.as_view(LIST), name="activity-list"),
     path("activities/<int:pk>/", ActivityViewSet.as_view(RECORD), name="activity-detail"),
     path("agreements/", AgreementViewSet.as_view(LIST), name="agreement-list"),
