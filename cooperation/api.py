@@ -14,8 +14,10 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import F, Prefetch, QuerySet
+from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.html import strip_tags
+from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
@@ -590,6 +592,27 @@ class DocsView(SpectacularSwaggerSplitView):
     template_name = "cooperation/api_docs.html"
     url_name = "cooperation:api:schema"
     throttle_classes = [ClientAddressThrottle]
+
+
+def answers_json(request):
+    return request.path_info.startswith("/api/") or request.path_info.endswith(".json")
+
+
+def bad_request(request, exception):
+    """
+    The 400 answer to a request refused before any view (a NUL character in its query, a
+    malformed header): JSON from the API and the .json twins, the site's page elsewhere.
+    """
+    if answers_json(request):
+        return JsonResponse({"detail": "This request is malformed."}, status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request, exception):
+    """The 404 answer to an address no view serves: JSON under /api/, the site's page elsewhere."""
+    if answers_json(request):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def only_api_paths(endpoints, **kwargs):

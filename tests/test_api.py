@@ -431,3 +431,24 @@ def test_docs_page_runs_no_inline_code_and_loads_only_local_files(client):
     assert script.status_code == 200
     assert script["Content-Type"].startswith("application/javascript")
     assert "/api/schema/" in script.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/api/activities/?q=%00", 400),
+        ("/activities.json?q=%00", 400),
+        ("/api/areas/not%20a%20slug/", 404),
+        ("/api/nothing-here/", 404),
+    ],
+)
+def test_api_errors_before_any_view_answer_json(client, url, status):
+    response = client.get(url)
+
+    assert response.status_code == status
+    assert set(response.json()) == {"detail"}
+
+
+def test_page_errors_before_any_view_stay_pages(client):
+    assert client.get("/activities/?q=%00").templates[0].name == "400.html"
+    assert client.get("/no-such-page/").templates[0].name == "404.html"
