@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import F, Prefetch, QuerySet
 from django.http import JsonResponse
-from django.urls import include, path
+from django.urls import include, path, reverse
 from django.utils.html import strip_tags
 from django.views import defaults
 from django_filters.rest_framework import DjangoFilterBackend
@@ -64,21 +64,46 @@ from .views import (
 # Serializers: every field named; nothing staff only (drafts, contact details, source texts).
 
 
+def absolute(context, record, kind, address):
+    """
+    The absolute form of `address()`, a link of `kind` to `record`, worked out once a
+    response: a page of activities names the same organisations and areas many times.
+    """
+    links = context.setdefault("links", {})
+    key = (record._meta.label, record.pk, kind)
+    if key not in links:
+        links[key] = context["request"].build_absolute_uri(address())
+    return links[key]
+
+
 @extend_schema_field(OpenApiTypes.URI)
 class PageField(serializers.Field):
-    """The absolute address of a record's public page."""
+    """The address of a record's public page."""
 
     def __init__(self, **kwargs):
         super().__init__(source="*", read_only=True, **kwargs)
 
     def to_representation(self, record):
-        return self.context["request"].build_absolute_uri(record.get_absolute_url())
+        return absolute(self.context, record, "page", record.get_absolute_url)
+
+
+@extend_schema_field(OpenApiTypes.URI)
+class RecordField(serializers.Field):
+    """The address of a record in the API."""
+
+    def __init__(self, view_name, lookup_field="pk", **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+        self.view_name, self.lookup_field = view_name, lookup_field
+
+    def to_representation(self, record):
+        def address():
+            return reverse(self.view_name, args=[getattr(record, self.lookup_field)])
+
+        return absolute(self.context, record, "api", address)
 
 
 class OrganisationReference(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:organisation-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:organisation-detail", "slug")
     html_url = PageField()
 
     class Meta:
@@ -87,9 +112,7 @@ class OrganisationReference(serializers.ModelSerializer):
 
 
 class AreaReference(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:area-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:area-detail", "slug")
     html_url = PageField()
 
     class Meta:
@@ -98,9 +121,7 @@ class AreaReference(serializers.ModelSerializer):
 
 
 class RegionReference(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:region-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:region-detail", "slug")
     html_url = PageField()
 
     class Meta:
@@ -109,7 +130,7 @@ class RegionReference(serializers.ModelSerializer):
 
 
 class AgreementReference(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(view_name="cooperation:api:agreement-detail")
+    api_url = RecordField("cooperation:api:agreement-detail")
     html_url = PageField()
 
     class Meta:
@@ -126,7 +147,7 @@ class CountrySerializer(serializers.ModelSerializer):
 class SourceSerializer(serializers.ModelSerializer):
     """A source as the evidence block shows it; its full text is staff only."""
 
-    api_url = serializers.HyperlinkedIdentityField(view_name="cooperation:api:source-detail")
+    api_url = RecordField("cooperation:api:source-detail")
     publishers = OrganisationReference(many=True)
     country = serializers.CharField(source="country.code", help_text="ISO 3166-1 code, or empty.")
 
@@ -158,7 +179,7 @@ class ParticipantSerializer(serializers.ModelSerializer):
 
 
 class ActivitySerializer(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(view_name="cooperation:api:activity-detail")
+    api_url = RecordField("cooperation:api:activity-detail")
     html_url = PageField()
     agreement = AgreementReference(allow_null=True, help_text="If it is published.")
     participants = ParticipantSerializer(source="participations", many=True)
@@ -202,7 +223,7 @@ class SignatorySerializer(serializers.ModelSerializer):
 
 
 class AgreementSerializer(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(view_name="cooperation:api:agreement-detail")
+    api_url = RecordField("cooperation:api:agreement-detail")
     html_url = PageField()
     country = serializers.CharField(source="country.code", help_text="ISO 3166-1 code, or empty.")
     parties = OrganisationReference(many=True)
@@ -236,9 +257,7 @@ class AgreementSerializer(serializers.ModelSerializer):
 
 
 class OrganisationSerializer(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:organisation-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:organisation-detail", "slug")
     html_url = PageField()
     iati_type = serializers.CharField(help_text="Its IATI OrganisationType code.")
     parent = serializers.SerializerMethodField(help_text="If it is public.")
@@ -273,9 +292,7 @@ class OrganisationSerializer(serializers.ModelSerializer):
 
 
 class AreaSerializer(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:area-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:area-detail", "slug")
     html_url = PageField()
     citations = citations()
 
@@ -285,9 +302,7 @@ class AreaSerializer(serializers.ModelSerializer):
 
 
 class RegionSerializer(serializers.ModelSerializer):
-    api_url = serializers.HyperlinkedIdentityField(
-        view_name="cooperation:api:region-detail", lookup_field="slug"
-    )
+    api_url = RecordField("cooperation:api:region-detail", "slug")
     html_url = PageField()
     citations = citations()
 
