@@ -69,22 +69,27 @@ class OrganisationReference(serializers.ModelSerializer):
         fields = ["slug", "name", "acronym", "api_url", "html_url"]
 
 
-class AreaReference(serializers.ModelSerializer):
+class NamedReference(serializers.ModelSerializer):
+    """A record named in another by its slug and name, with its two addresses."""
+
+    html_url = PageField()
+
+    class Meta:
+        fields = ["slug", "name", "api_url", "html_url"]
+
+
+class AreaReference(NamedReference):
     api_url = RecordField("cooperation:api:area-detail", "slug")
-    html_url = PageField()
 
-    class Meta:
+    class Meta(NamedReference.Meta):
         model = Area
-        fields = ["slug", "name", "api_url", "html_url"]
 
 
-class RegionReference(serializers.ModelSerializer):
+class RegionReference(NamedReference):
     api_url = RecordField("cooperation:api:region-detail", "slug")
-    html_url = PageField()
 
-    class Meta:
+    class Meta(NamedReference.Meta):
         model = Region
-        fields = ["slug", "name", "api_url", "html_url"]
 
 
 class AgreementReference(serializers.ModelSerializer):
