@@ -117,6 +117,7 @@ def setup_django():
         DJANGO_DEBUG="0",
         DJANGO_SECURE="0",
         DJANGO_ALLOWED_HOSTS="testserver,localhost",
+        DJANGO_API_THROTTLE_RATE="1000000/minute",  # every request from one client
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     sys.path.insert(0, str(ROOT))
@@ -225,6 +226,20 @@ def scenarios():
         Scenario("sort title", activities(sort="title")),
         Scenario("sort -title", activities(sort="-title")),
         Scenario("sort start", activities(sort="start")),
+        Scenario("api activities", "/api/activities/"),
+        Scenario("api filter organisation", "/api" + activities(organisation=organisation)),
+        Scenario("api search common", "/api" + activities(q=COMMON_WORD)),
+        Scenario("api deep cursor", "/api" + activities(after=cursor_at(deep_row))),
+        Scenario("api activity", f"/api/activities/{activity}/"),
+        Scenario("api agreements", "/api/agreements/"),
+        Scenario("api organisations", "/api/organisations/"),
+        Scenario("api sources", "/api/sources/"),
+        Scenario("feed activities", "/activities/feed/"),
+        Scenario(
+            "feed organisation", "/activities/feed/?" + urlencode({"organisation": organisation})
+        ),
+        Scenario("feed area", "/activities/feed/?" + urlencode({"area": area})),
+        Scenario("feed agreements", "/agreements/feed/"),
         Scenario("admin activities", "/admin/cooperation/activity/", admin=True),
         Scenario(
             "admin activities search", f"/admin/cooperation/activity/?q={COMMON_WORD}", admin=True

@@ -47,16 +47,21 @@ DJANGO_IATI_REPORTING_ORG_REF   the IATI organisation identifier of whoever runs
                         IATI XML export (default XI-EXAMPLE-TRACKER, a placeholder)
 DJANGO_IATI_REPORTING_ORG_TYPE  its IATI OrganisationType code (default 90, other)
 DJANGO_IATI_REPORTING_ORG_NAME  its name (default "Cooperation tracker")
+DJANGO_API_THROTTLE_RATE  requests a client address may make to the API and to the lists'
+                        .json twins, as number/period (second, minute, hour or day;
+                        default 120/minute), counted per gunicorn worker
 DJANGO_LOG_LEVEL        level of the log, written to stderr one JSON object a line
                         (default INFO)
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -94,6 +99,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_countries",
     "reversion",
     "axes",
@@ -287,6 +295,38 @@ IATI_REPORTING_ORGANISATION = {
 # Axes's log lines mask the username and address (its default), and name no user agent.
 # The failures with both stay in the admin (Axes › Access attempts) for the cool-off.
 AXES_VERBOSE = False
+
+# The read-only API (cooperation/api.py): anonymous, JSON only, limited per client address
+# (cooperation.logins.client_address, so TRUSTED_PROXY_COUNT decides whose address counts).
+API_THROTTLE_RATE = os.environ.get("DJANGO_API_THROTTLE_RATE", "120/minute")
+if not re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", API_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"DJANGO_API_THROTTLE_RATE is {API_THROTTLE_RATE!r}: write it as 120/minute, "
+        "a number of requests per second, minute, hour or day."
+    )
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cooperation tracker API",
+    "DESCRIPTION": (
+        "The published records of the cooperation tracker, read-only: the same lists, "
+        "filters, order and pages as the site's own, each record with its public page "
+        "and the sources it rests on."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "PREPROCESSING_HOOKS": ["cooperation.api.only_api_paths"],
+    "ENUM_NAME_OVERRIDES": {"DatePrecisionEnum": "cooperation.dates.Precision"},
+    # Swagger UI from this site's own files (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
 
 # One JSON object a line on stderr (config/logs.py), with the request's path and id.
 LOGGING = {

@@ -5,3 +5,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cooperation.urls")),
 ]
+
+# JSON from the API, the site's own pages elsewhere.
+handler400 = "cooperation.api.bad_request"
+handler404 = "cooperation.api.page_not_found"

@@ -668,5 +668,4 @@ def export_links(request, list_name):
         query.pop(name, None)
     query_string = f"?{query.urlencode()}" if query else ""
     base = request.path.rstrip("/")
-    formats = [*table.formats[:2], "json", *table.formats[2:]]
-    return [(LABELS[f], f"{base}.{f}{query_string}") for f in formats]
+    return [(LABELS[f], f"{base}.{f}{query_string}") for f in table.formats]

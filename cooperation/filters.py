@@ -10,6 +10,8 @@ from django.db.models.functions import Lower
 from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from . import paging, search
 from .models import (
@@ -301,12 +303,15 @@ class AgreementField(RecordField):
         return f"{record.title} (no. {record.pk})" if record.namesakes else record.title
 
 
+# The API's schema (drf-spectacular) cannot tell what these take from a model field: text.
+@extend_schema_field(OpenApiTypes.STR)
 class OrganisationChoiceFilter(django_filters.Filter):
     """An organisation typed into a text field (see OrganisationField)."""
 
     field_class = OrganisationField
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class AgreementChoiceFilter(django_filters.Filter):
     """An agreement typed into a text field (see AgreementField)."""
 
@@ -434,7 +439,7 @@ class ActivityFilter(ListFilterSet):
         help_text=ORGANISATION_HELP,
     )
     role = django_filters.ChoiceFilter(
-        choices=Role,
+        choices=Role.choices,
         method="filter_role",
         label="Role",
         empty_label="Any role",
@@ -448,7 +453,7 @@ class ActivityFilter(ListFilterSet):
         empty_label="Any area",
     )
     status = django_filters.ChoiceFilter(
-        choices=ActivityStatus, label="Status", empty_label="Any status"
+        choices=ActivityStatus.choices, label="Status", empty_label="Any status"
     )
     agreement = AgreementChoiceFilter(
         queryset=Agreement.objects.public(),
@@ -555,7 +560,7 @@ class ActivityFilter(ListFilterSet):
 class OrganisationFilter(ListFilterSet):
     q = SearchFilter("Search names and acronyms", search.organisations)
     kind = django_filters.ChoiceFilter(
-        choices=OrganisationKind, label="Kind", empty_label="Any kind"
+        choices=OrganisationKind.choices, label="Kind", empty_label="Any kind"
     )
     partner = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
@@ -576,7 +581,9 @@ class OrganisationFilter(ListFilterSet):
 class AreaFilter(ListFilterSet):
     # A few dozen areas: a substring search costs nothing and finds parts of words.
     q = contains_filter("Search names and descriptions", "name", "description")
-    kind = django_filters.ChoiceFilter(choices=AreaKind, label="Kind", empty_label="Any kind")
+    kind = django_filters.ChoiceFilter(
+        choices=AreaKind.choices, label="Kind", empty_label="Any kind"
+    )
 
     class Meta:
         form = FilterForm
@@ -596,7 +603,9 @@ class RegionFilter(ListFilterSet):
 
 class AgreementFilter(ListFilterSet):
     q = SearchFilter("Search titles and summaries", search.agreements)
-    kind = django_filters.ChoiceFilter(choices=AgreementKind, label="Kind", empty_label="Any kind")
+    kind = django_filters.ChoiceFilter(
+        choices=AgreementKind.choices, label="Kind", empty_label="Any kind"
+    )
     party = OrganisationChoiceFilter(
         queryset=Organisation.objects.public(),
         field_name="parties",

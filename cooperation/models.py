@@ -897,6 +897,8 @@ class Agreement(Publishable):
     class Meta:
         ordering = ["-signed_on", "title"]
         permissions = [("publish_agreement", "Can publish and return agreements to draft")]
+        # The feed of newly published agreements (feeds.py).
+        indexes = [published_index("published_at", "id", name="agreement_published_by_pub")]
         constraints = [
             *Publishable.Meta.constraints,
             choices_constraint("kind", AgreementKind),
@@ -1066,6 +1068,8 @@ class Activity(Publishable):
             published_index("title", "id", name="activity_published_by_title"),
             published_index("status", "start_date", "id", name="activity_published_by_stat"),
             published_index("agreement", "start_date", "id", name="activity_published_by_agr"),
+            # The feed of newly published activities (feeds.py).
+            published_index("published_at", "id", name="activity_published_by_pub"),
             models.Index(
                 fields=["id"],
                 condition=Q(publication=Publication.PUBLISHED, start_date__isnull=True),

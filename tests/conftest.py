@@ -7,6 +7,8 @@ def settings_for_tests(settings):
     settings.SECURE_SSL_REDIRECT = False
     # Hashing test users' passwords slowly protects nothing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A test walks more of the API in a second than a visitor may; tests of the limit set it.
+    settings.API_THROTTLE_RATE = "100000/minute"
     settings.WHITENOISE_AUTOREFRESH = True  # no collectstatic: no STATIC_ROOT to scan
     # Facets counted whatever the machine's load: a page's queries stay the same. Tests of
     # the time limit set their own.

@@ -382,14 +382,13 @@ def test_list_pages_link_to_their_exports_with_the_filters(client, listed):
     assert links == {
         "CSV": "/activities.csv?area=training",
         "XLSX": "/activities.xlsx?area=training",
-        "JSON": "/activities.json?area=training",
         "IATI XML": "/activities.iati.xml?area=training",
         "HXL": "/activities.hxl.csv?area=training",
     }
     assert b'href="/activities.iati.xml?area=training"' in response.content
     assert b"gets one ' before it" in response.content
     areas = client.get("/areas/")
-    assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX", "JSON"]
+    assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX"]
 
 
 def test_dump_exports_writes_every_format_and_the_site_serves_it(client, listed, tmp_path):

@@ -18,19 +18,33 @@ pytestmark = pytest.mark.django_db
 
 PUBLIC_RECORDS = [Activity, Agreement, Organisation, Area, Region]
 LISTS = ["home", "activity-list", "organisation-list", "area-list", "region-list"]
-LISTS += ["agreement-list", "changes", "changes-feed"]
+LISTS += ["agreement-list", "changes", "changes-feed", "activity-feed", "agreement-feed"]
+LISTS += [f"{model._meta.model_name}-list-json" for model in PUBLIC_RECORDS]
+LISTS += [f"api:{model._meta.model_name}-list" for model in [*PUBLIC_RECORDS, Source]]
+LISTS += ["api:schema", "api:docs"]
 
 #: Shapes of contact details beyond the rule's own: any address, and any link to one.
 CONTACT_SHAPES = re.compile(r"\w@\w|mailto:|tel:|callto:", re.IGNORECASE)
 
 
 def public_urls():
-    """Every list, the change log and its feed, and the page of every public record."""
-    return [reverse(f"cooperation:{name}") for name in LISTS] + [
-        record.get_absolute_url()
-        for model in PUBLIC_RECORDS
-        for record in model.objects.public().order_by("pk")
+    """
+    Every list, its .json twin and its API list, the change log and the feeds, and the page
+    and API record of every public record.
+    """
+    records = [
+        record for model in PUBLIC_RECORDS for record in model.objects.public().order_by("pk")
     ]
+    return (
+        [reverse(f"cooperation:{name}") for name in LISTS]
+        + [record.get_absolute_url() for record in records]
+        + [api_url(record) for record in [*records, *Source.objects.cited_publicly()]]
+    )
+
+
+def api_url(record):
+    key = record.slug if isinstance(record, (Organisation, Area, Region)) else record.pk
+    return reverse(f"cooperation:api:{record._meta.model_name}-detail", args=[key])
 
 
 def contact_details_shown(client):
@@ -50,7 +64,7 @@ def test_seed_pages_show_no_contact_details(client):
     load_seed()
 
     assert contact_details_shown(client) == {}
-    assert len(public_urls()) == len(LISTS) + 3 + 1 + 3 + 10 + 2
+    assert len(public_urls()) == len(LISTS) + 2 * (3 + 1 + 3 + 10 + 2) + 1
 
 
 def test_generated_pages_show_no_contact_details(client):
@@ -69,12 +83,13 @@ def test_page_scan_finds_contact_details_that_bypass_validation(client):
         quote=CONTACT_LINE,
     )
 
+    found = ["Tel.: +41 79 103 8720", "jmillman@iom.int", "n@i"]
+    # The organisation's page, and the API's record and lists, .json twin included.
     assert contact_details_shown(client) == {
-        reverse("cooperation:organisation-detail", args=["iom"]): [
-            "Tel.: +41 79 103 8720",
-            "jmillman@iom.int",
-            "n@i",
-        ]
+        reverse("cooperation:organisation-detail", args=["iom"]): found,
+        reverse("cooperation:api:organisation-detail", args=["iom"]): found,
+        reverse("cooperation:api:organisation-list"): found,
+        reverse("cooperation:organisation-list-json"): found,
     }
 
 
@@ -86,6 +101,7 @@ PUBLIC_URL_NAMES = (
     | {"admin:login", "admin:logout", "cooperation:glossary"}
     | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")}
     - {"cooperation:region-list-export"}
+    | {f"cooperation:api:{model._meta.model_name}-detail" for model in [*PUBLIC_RECORDS, Source]}
 )
 
 
@@ -121,10 +137,14 @@ def filled(pattern, namespace):
 
 def parameter(pattern, name):
     """A value for the path parameter `name`: a record's, where the view shows one."""
+    # A DRF viewset's view names its class `cls`; its queryset is public already.
     view_class = getattr(pattern.callback, "view_class", None)
     queryset = getattr(view_class, "queryset", None)
     if queryset is not None:
         return str(getattr(queryset.model.objects.public().first(), name))
+    viewset = getattr(pattern.callback, "cls", None)
+    if viewset is not None:
+        return str(getattr(viewset.queryset.first(), name))
     model_admin = getattr(pattern.callback, "model_admin", None)
     record = model_admin.model.objects.first() if model_admin else None
     if name == "format":  # An export's: every list has CSV.

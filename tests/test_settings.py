@@ -183,3 +183,15 @@ def test_postgresql_gets_no_sqlite_options_no_jit_ssd_costs_and_a_connect_timeou
         "'connect_timeout':",
         "5}",
     ]
+
+
+def test_api_throttle_rate_comes_from_the_environment():
+    assert setting("API_THROTTLE_RATE") == "120/minute"
+    assert setting("API_THROTTLE_RATE", DJANGO_API_THROTTLE_RATE="30/hour") == "30/hour"
+
+
+def test_unreadable_api_throttle_rate_stops_the_site_with_a_message():
+    result = manage("check", DJANGO_API_THROTTLE_RATE="lots")
+
+    assert result.returncode != 0
+    assert "DJANGO_API_THROTTLE_RATE is 'lots': write it as 120/minute" in result.stderr
