@@ -461,7 +461,7 @@ class ActivityFilter(ListFilterSet):
         help_text="Its title, part of it, or its number.",
     )
     agreement_kind = django_filters.ChoiceFilter(
-        choices=AgreementKind,
+        choices=AgreementKind.choices,
         method="filter_agreement_kind",
         label="Agreement kind",
         empty_label="Any kind of agreement",

@@ -99,7 +99,7 @@ PUBLIC_URL_NAMES = (
     {f"cooperation:{name}" for name in LISTS}
     | {f"cooperation:{model._meta.model_name}-detail" for model in PUBLIC_RECORDS}
     | {"admin:login", "admin:logout", "cooperation:glossary"}
-    | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list")}
+    | {f"cooperation:{name}-export" for name in LISTS if name.endswith("-list") and ":" not in name}
     - {"cooperation:region-list-export"}
     | {f"cooperation:api:{model._meta.model_name}-detail" for model in [*PUBLIC_RECORDS, Source]}
 )
