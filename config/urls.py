@@ -5,3 +5,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cooperation.urls")),
 ]
+
+handler500 = "config.middleware.server_error"
