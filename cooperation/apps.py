@@ -1,6 +1,13 @@
 from django.apps import AppConfig
 from django.contrib.auth.signals import user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_init, post_migrate, post_save
+from django.db.models.signals import (
+    m2m_changed,
+    post_delete,
+    post_init,
+    post_migrate,
+    post_save,
+    pre_delete,
+)
 
 
 class CooperationConfig(AppConfig):
@@ -20,3 +27,19 @@ class CooperationConfig(AppConfig):
         for signal in [post_save, post_delete, m2m_changed]:
             signal.connect(forget)
         post_init.connect(remember_publication, sender="cooperation.Activity")
+        self.keep_partner_pairs()
+
+    def keep_partner_pairs(self):
+        from . import partners
+        from .models import Activity, Agreement, Participation
+
+        for model in [Activity, Agreement, Participation]:
+            post_init.connect(partners.remember, sender=model)
+        post_save.connect(partners.participation_saved, sender=Participation)
+        pre_delete.connect(partners.participation_deleting, sender=Participation)
+        post_delete.connect(partners.participation_deleted, sender=Participation)
+        for model in [Activity, Agreement]:
+            post_save.connect(partners.record_saved, sender=model)
+        pre_delete.connect(partners.agreement_deleting, sender=Agreement)
+        post_delete.connect(partners.agreement_deleted, sender=Agreement)
+        m2m_changed.connect(partners.parties_changed, sender=Agreement.parties.through)
