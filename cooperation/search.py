@@ -89,19 +89,34 @@ def activities(queryset, text, counting=False):
     # A count on SQLite stops sooner reading the matches than walking; PostgreSQL tests each
     # row's vector faster than it reads the matches, for a page and for a count.
     walk = vendor == "postgresql" or not counting
-    if walk and _common(queryset.db, words):
+    common = walk and _common(queryset.db, words)
+    if common and not counting:
         # Found in thousands of activities: walk the list in its own order and test each
         # row, which finds a page within a few hundred rows (see models.FEW_LINKS).
         return queryset.filter(_each_row_holds(vendor, terms))
-    # Found in few: one set of ids per word, text matches and participations together,
-    # read first. (An OR of an IN and an EXISTS would make SQLite visit every activity.)
     condition = Q()
     for text_ids, participants in words:
+        if common:
+            # PostgreSQL's count: the COUNT_LIMIT rows a bounded count reads are found
+            # sooner with the organisations' participations hashed once than probed per row.
+            condition &= Q(_own_text(text_ids)) | Q(pk__in=participants)
+            continue
+        # One set of ids per word, text matches and participations together: an OR of
+        # an IN and an EXISTS would make SQLite visit every activity to test both.
         ids = RawSQL(
             f"{text_ids.sql} UNION {participants.sql}", [*text_ids.params, *participants.params]
         )
         condition &= Q(pk__in=ids)
     return queryset.filter(condition)
+
+
+def _own_text(text_ids):
+    """PostgreSQL: the condition that the row's own vector holds what `text_ids` finds."""
+    return RawSQL(
+        f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
+        text_ids.params,
+        output_field=BooleanField(),
+    )
 
 
 def _each_row_holds(vendor, terms):
@@ -117,12 +132,10 @@ def _each_row_holds(vendor, terms):
         organisation_ids = _matching(vendor, ORGANISATIONS, [term])
         text_ids = _matching(vendor, ACTIVITIES, [term])
         if vendor == "postgresql":
-            own_text = RawSQL(
-                f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
-                text_ids.params,
-                output_field=BooleanField(),
-            )
-            organisation = "organisation_id"
+            own_text = _own_text(text_ids)
+            # OFFSET 0 keeps PostgreSQL from turning the probe into a hash of every
+            # participation of those organisations, which is what it would otherwise pick.
+            organisation, fence = "organisation_id", " OFFSET 0"
         else:
             # `id + 0` is not the key: SQLite cannot read the matches as the list's rows,
             # so it walks the list in its own order and looks each row up among them.
@@ -132,11 +145,11 @@ def _each_row_holds(vendor, terms):
                 output_field=BooleanField(),
             )
             # `+ 0` again: probe by the row's activity, then test the organisation.
-            organisation = "organisation_id + 0"
+            organisation, fence = "organisation_id + 0", ""
         participant = RawSQL(
             "EXISTS (SELECT 1 FROM cooperation_participation "
             f'WHERE activity_id = "{ACTIVITIES.table}"."id" '
-            f"AND {organisation} IN ({organisation_ids.sql}))",
+            f"AND {organisation} IN ({organisation_ids.sql}){fence})",
             organisation_ids.params,
             output_field=BooleanField(),
         )
