@@ -5,11 +5,12 @@ WRITERS ?= 8
 SAVES ?= 25
 MODE ?= both
 N ?= 10000
+LOAD_N ?= 1000000
 VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test install seed reset-seed lint format check-seed concurrency bench bench-check \
-	bench-memory walk walk-after browser backup restore
+	bench-memory walk walk-after browser backup restore load-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +40,12 @@ concurrency: install
 load: install
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python tests/load/mixed_load.py
+
+# The same on LOAD_N generated activities (a million), in the database DATABASE_URL names or
+# in bench/out/demo-LOAD_N.sqlite3; an empty one is filled first (over 20 minutes at 1M).
+load-demo: install
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python tests/load/mixed_load.py --demo $(LOAD_N)
 
 # Page timings on a demo set of N activities, in the database DATABASE_URL names or in
 # bench/out/demo-N.sqlite3. See bench/run.py.

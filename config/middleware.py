@@ -1,5 +1,6 @@
 import logging
 import re
+import sys
 import uuid
 
 from csp.middleware import CSPMiddleware
@@ -8,6 +9,7 @@ from django.core.exceptions import BadRequest
 from django.db import DatabaseError, OperationalError, connection
 from django.http import HttpResponse
 from django.template import loader
+from django.views import defaults
 
 NUL = "\x00"
 # A request id a proxy may hand on: letters, digits and a few separators, as UUIDs have.
@@ -98,17 +100,35 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError):
             return None
-        # The driver's error names what happened (QueryCanceled, a refused connection)
-        # in its first line; further lines may quote the statement.
-        cause = exception.__cause__ or exception
-        reason = str(cause).strip().partition("\n")[0][:200]
-        logger.warning(
-            "Database unavailable: %s: %s",
-            type(cause).__name__,
-            reason,
-            extra={"request": request, "status_code": 503},
-        )
-        return service_unavailable()
+        return database_unavailable(request, exception)
+
+
+def database_unavailable(request, exception):
+    """The 503 page for `exception`, an OperationalError, logged."""
+    # The driver's error names what happened (QueryCanceled, a refused connection) in its
+    # first line; further lines may quote the statement.
+    cause = exception.__cause__ or exception
+    reason = str(cause).strip().partition("\n")[0][:200]
+    logger.warning(
+        "Database unavailable: %s: %s",
+        type(cause).__name__,
+        reason,
+        extra={"request": request, "status_code": 503},
+    )
+    return service_unavailable()
+
+
+def server_error(request):
+    """
+    handler500: the 503 page when the database failed outside a view, where
+    DatabaseUnavailableMiddleware does not see it (a middleware saving the session as the
+    response goes out, say); Django's 500 page for anything else. Django calls it while
+    handling the exception, so sys.exception() is the error.
+    """
+    exception = sys.exception()
+    if isinstance(exception, OperationalError):
+        return database_unavailable(request, exception)
+    return defaults.server_error(request)
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):

@@ -9,3 +9,4 @@ urlpatterns = [
 # JSON from the API, the site's own pages elsewhere.
 handler400 = "cooperation.api.bad_request"
 handler404 = "cooperation.api.page_not_found"
+handler500 = "config.middleware.server_error"

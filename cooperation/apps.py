@@ -3,8 +3,10 @@ from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import (
     m2m_changed,
     post_delete,
+    post_init,
     post_migrate,
     post_save,
+    pre_delete,
     pre_migrate,
     pre_save,
 )
@@ -16,7 +18,7 @@ class CooperationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from .cached import forget
+        from .cached import forget, remember_publication
         from .logins import log_failed_login
         from .models import Organisation
         from .roles import apply_roles
@@ -33,3 +35,20 @@ class CooperationConfig(AppConfig):
         post_save.connect(keep_former_slug, sender=Organisation)
         for signal in [post_save, post_delete, m2m_changed]:
             signal.connect(forget)
+        post_init.connect(remember_publication, sender="cooperation.Activity")
+        self.keep_partner_pairs()
+
+    def keep_partner_pairs(self):
+        from . import partners
+        from .models import Activity, Agreement, Participation
+
+        for model in [Activity, Agreement, Participation]:
+            post_init.connect(partners.remember, sender=model)
+        post_save.connect(partners.participation_saved, sender=Participation)
+        pre_delete.connect(partners.participation_deleting, sender=Participation)
+        post_delete.connect(partners.participation_deleted, sender=Participation)
+        for model in [Activity, Agreement]:
+            post_save.connect(partners.record_saved, sender=model)
+        pre_delete.connect(partners.agreement_deleting, sender=Agreement)
+        post_delete.connect(partners.agreement_deleted, sender=Agreement)
+        m2m_changed.connect(partners.parties_changed, sender=Agreement.parties.through)

@@ -11,6 +11,7 @@ render than the rest of a list).
 import secrets
 
 from django.core.cache import cache
+from django.db.models.signals import post_save
 
 KEY = "cooperation:public-totals"
 ORGANISATIONS_KEY = "cooperation:public-organisations"
@@ -54,7 +55,24 @@ def count_public():
     }
 
 
-def forget(sender, **kwargs):
-    """Receives every save, delete and link change; forgets all on one of this app's."""
-    if sender._meta.app_label == "cooperation":
-        cache.delete_many([KEY, ORGANISATIONS_KEY, VERSION_KEY])
+def remember_publication(sender, instance, **kwargs):
+    """Receives each activity made or read: its publication as read, for forget()."""
+    instance._publication_as_read = instance.__dict__.get("publication")
+
+
+def forget(sender, signal=None, instance=None, created=False, **kwargs):
+    """
+    Receives every save, delete and link change; forgets all on one of this app's, except
+    on the save of an activity that stays as public as it was. What is kept depends on
+    which activities are published and on their links, never on their own columns, and an
+    editor's save of an activity's text must not make every page count a million rows
+    again: at a million activities that took longer than the save.
+    """
+    if sender._meta.app_label != "cooperation":
+        return
+    if signal is post_save and sender._meta.model_name == "activity" and not created:
+        read, now = instance._publication_as_read, instance.__dict__.get("publication")
+        instance._publication_as_read = now
+        if read is not None and read == now:
+            return
+    cache.delete_many([KEY, ORGANISATIONS_KEY, VERSION_KEY])

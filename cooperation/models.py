@@ -290,32 +290,11 @@ class OrganisationQuerySet(models.QuerySet):
     def partners_of(self, organisation):
         """
         Organisations that cooperate with `organisation`: parties to a published agreement
-        it is party to, or participants in a published activity it takes part in. Read as
-        models.linked() reads a list: outwards from its own participations when it has
-        few, otherwise by probing each organisation for one shared with it.
+        it is party to, or participants in a published activity it takes part in, read
+        from the pairs cooperation/partners.py keeps.
         """
-        agreements = Agreement.parties.through.objects.filter(
-            organisation=organisation, agreement__publication=Publication.PUBLISHED
-        ).values("agreement")
-        in_agreements = Agreement.parties.through.objects.filter(agreement__in=agreements)
-        own = Participation.objects.filter(organisation=organisation)
-        if own.order_by()[:FEW_LINKS].count() < FEW_LINKS:
-            activities = own.filter(activity__publication=Publication.PUBLISHED)
-            in_activities = Participation.objects.filter(
-                activity__in=activities.values("activity")
-            ).values("organisation")
-            shares_activity = Q(pk__in=in_activities)
-        else:
-            shares_activity = Exists(
-                Participation.objects.filter(
-                    organisation=OuterRef("pk"),
-                    activity__publication=Publication.PUBLISHED,
-                    activity__participations__organisation=organisation,
-                )
-            )
-        return self.filter(
-            Q(pk__in=in_agreements.values("organisation")) | shares_activity
-        ).exclude(pk=organisation.pk)
+        pairs = PartnerPair.objects.filter(organisation=organisation).values("partner")
+        return self.filter(pk__in=pairs)
 
 
 class OrganisationKind(models.TextChoices):
@@ -1164,6 +1143,35 @@ class Participation(models.Model):
         return self.activity.natural_key() + self.organisation.natural_key() + (self.role,)
 
     natural_key.dependencies = ["cooperation.activity", "cooperation.organisation"]
+
+
+class PartnerPair(models.Model):
+    """
+    Two organisations that take part in the same published activity or are parties to the
+    same published agreement, stored both ways round. Kept in step with participations,
+    parties and publication by cooperation/partners.py; never edited by hand.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="partner_pairs"
+    )
+    partner = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        ordering = ["organisation", "partner"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "partner"], name="%(app_label)s_%(class)s_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(organisation=F("partner")),
+                name="%(app_label)s_%(class)s_not_itself",
+                violation_error_message="An organisation is not its own partner.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organisation} and {self.partner}"
 
 
 class SourceQuerySet(models.QuerySet):

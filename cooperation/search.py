@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import NotSupportedError, connections
-from django.db.models import BooleanField, F, Q
+from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.where import WhereNode
 
@@ -97,31 +97,71 @@ def activities(queryset, text, counting=False):
     # row's vector faster than it reads the matches, for a page and for a count.
     walk = vendor == "postgresql" or not counting
     common = walk and _common(queryset.db, words)
-    column = "pk"
-    if common and vendor == "sqlite":
-        # `id + 0` is not the key: SQLite cannot read the matches as the list's rows, so it
-        # walks the list in its own order and looks each row up among the matches, which
-        # finds a page within a few hundred rows (see models.FEW_LINKS).
-        queryset, column = queryset.alias(walked=F("pk") + 0), "walked"
+    if common and not counting:
+        # Found in thousands of activities: walk the list in its own order and test each
+        # row, which finds a page within a few hundred rows (see models.FEW_LINKS).
+        return queryset.filter(_each_row_holds(vendor, terms))
     condition = Q()
     for text_ids, participants in words:
-        if common and vendor == "postgresql":
-            # Each row's own vector tested as PostgreSQL walks the list in its order; only
-            # the few organisations' participations are read ahead.
-            own_text = RawSQL(
-                f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
-                text_ids.params,
-                output_field=BooleanField(),
-            )
-            condition &= Q(own_text) | Q(pk__in=participants)
+        if common:
+            # PostgreSQL's count: the COUNT_LIMIT rows a bounded count reads are found
+            # sooner with the organisations' participations hashed once than probed per row.
+            condition &= Q(_own_text(text_ids)) | Q(pk__in=participants)
             continue
         # One set of ids per word, text matches and participations together: an OR of
         # an IN and an EXISTS would make SQLite visit every activity to test both.
         ids = RawSQL(
             f"{text_ids.sql} UNION {participants.sql}", [*text_ids.params, *participants.params]
         )
-        condition &= Q(**{f"{column}__in": ids})
+        condition &= Q(pk__in=ids)
     return queryset.filter(condition)
+
+
+def _own_text(text_ids):
+    """PostgreSQL: the condition that the row's own vector holds what `text_ids` finds."""
+    return RawSQL(
+        f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
+        text_ids.params,
+        output_field=BooleanField(),
+    )
+
+
+def _each_row_holds(vendor, terms):
+    """
+    The condition that an activity holds every term, tested on each row in turn: in its
+    own text, or in the name of an organisation taking part, probed through the row's
+    own few participations. (Reading every participation of the organisations whose names
+    match, as the union does, reads 190,000 rows at a million activities for a word that
+    is in 125 names.)
+    """
+    condition = Q()
+    for term in terms:
+        organisation_ids = _matching(vendor, ORGANISATIONS, [term])
+        text_ids = _matching(vendor, ACTIVITIES, [term])
+        if vendor == "postgresql":
+            own_text = _own_text(text_ids)
+            # OFFSET 0 keeps PostgreSQL from turning the probe into a hash of every
+            # participation of those organisations, which is what it would otherwise pick.
+            organisation, fence = "organisation_id", " OFFSET 0"
+        else:
+            # `id + 0` is not the key: SQLite cannot read the matches as the list's rows,
+            # so it walks the list in its own order and looks each row up among them.
+            own_text = RawSQL(
+                f'"{ACTIVITIES.table}"."id" + 0 IN ({text_ids.sql})',
+                text_ids.params,
+                output_field=BooleanField(),
+            )
+            # `+ 0` again: probe by the row's activity, then test the organisation.
+            organisation, fence = "organisation_id + 0", ""
+        participant = RawSQL(
+            "EXISTS (SELECT 1 FROM cooperation_participation "
+            f'WHERE activity_id = "{ACTIVITIES.table}"."id" '
+            f"AND {organisation} IN ({organisation_ids.sql}){fence})",
+            organisation_ids.params,
+            output_field=BooleanField(),
+        )
+        condition &= Q(own_text) | Q(participant)
+    return condition
 
 
 def organisations(queryset, text, counting=False):

@@ -7,6 +7,7 @@ import sqlite3
 import time
 
 import pytest
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import ProgrammingError, connection
 from django.db.utils import OperationalError
 from django.test import Client
@@ -135,6 +136,32 @@ def test_database_error_in_a_view_gives_the_site_503_page(client, monkeypatch, c
     assertContains(response, "Temporarily unavailable", status_code=503)
     [record] = [record for record in caplog.records if record.name == "config.middleware"]
     assert record.getMessage() == "Database unavailable: OperationalError: database is locked"
+
+
+def test_database_error_outside_a_view_gives_the_site_503_page(monkeypatch, caplog):
+    # The session middleware saves the session as the response goes out, after the view.
+    monkeypatch.setattr(
+        SessionMiddleware, "process_response", fail_with(OperationalError("database is locked"))
+    )
+
+    response = Client(raise_request_exception=False).get(reverse("cooperation:home"))
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assertContains(response, "Temporarily unavailable", status_code=503)
+    [record] = [record for record in caplog.records if record.name == "config.middleware"]
+    assert record.getMessage() == "Database unavailable: OperationalError: database is locked"
+
+
+def test_other_errors_outside_a_view_stay_server_errors(monkeypatch):
+    monkeypatch.setattr(
+        SessionMiddleware, "process_response", fail_with(ProgrammingError("no such column"))
+    )
+
+    response = Client(raise_request_exception=False).get(reverse("cooperation:home"))
+
+    assert response.status_code == 500
+    assert "Retry-After" not in response
 
 
 def test_other_database_errors_stay_server_errors(monkeypatch):

@@ -110,13 +110,19 @@ SEARCHES = [
 ]
 
 
+@pytest.mark.parametrize("counting", [False, True], ids=["listing", "counting"])
 @pytest.mark.parametrize("few_links", [1, 5_000], ids=["walked", "read"])
 @pytest.mark.parametrize(("query", "expected"), SEARCHES)
-def test_search_activities_matches_table(records, monkeypatch, few_links, query, expected):
-    """The same rows whether the list is walked (words in many rows) or the matches read."""
+def test_search_activities_matches_table(
+    records, monkeypatch, few_links, counting, query, expected
+):
+    """
+    The same rows whether the list is walked (words in many rows) or the matches read, in
+    the form that lists a page and in the form that counts.
+    """
     monkeypatch.setattr(models, "FEW_LINKS", few_links)
 
-    found = search.activities(Activity.objects.all(), query)
+    found = search.activities(Activity.objects.all(), query, counting)
 
     assert {slug for slug, activity in records.items() if activity in found} == expected
     assert found.count() == len(expected)

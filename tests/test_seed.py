@@ -16,6 +16,7 @@ from cooperation.models import (
     Citation,
     Country,
     Organisation,
+    PartnerPair,
     Person,
     Region,
     SeedLoad,
@@ -45,13 +46,13 @@ AGREEMENT = "iom-easo-working-arrangement-2019"
 
 def cooperation_models():
     """
-    The models the seed data fills: all but the record of seed loads itself and the
-    countries, which a migration loads.
+    The models the seed data fills: all but the record of seed loads itself, the
+    countries, which a migration loads, and the partner pairs worked out from the rest.
     """
     return [
         model
         for model in apps.get_app_config("cooperation").get_models()
-        if model not in (SeedLoad, Country)
+        if model not in (SeedLoad, Country, PartnerPair)
     ]
 
 

@@ -1172,9 +1172,9 @@ QUERIES = [
     ("organisation-list", 3),
     # Organisation with parent, children, former names, citations, publishers; how many
     # activities and agreements it has links to (models.linked); the latest activities, its
-    # roles in them, their count; the latest agreements, their count; how many
-    # participations it has, partners, their count.
-    ("organisation-detail", 16),
+    # roles in them, their count; the latest agreements, their count; partners, their count
+    # (from the partner pairs).
+    ("organisation-detail", 15),
     # Count, page.
     ("area-list", 2),
     # Area, citations, publishers; how many activities and agreements it has links to; the

@@ -6,6 +6,7 @@ by gunicorn with the production settings on 127.0.0.1, for a bounded time.
         [--workers 3] [--editors 2] [--pause 1.0]
     make load                                  # the seed data, on a temporary SQLite file
     make load DATABASE_URL=postgres://…/bench_1m   # a database that already holds a set
+    make load-demo                             # a million generated activities (see --demo)
 
 Without DATABASE_URL the seed data is loaded into a temporary SQLite file. With it the
 database is used as it is; the script adds one superuser and one activity per editor (as
@@ -56,6 +57,8 @@ from tests.load.concurrent_saves import (  # noqa: E402
 #: How many of each kind of record's latest pages the visitors ask for.
 RECORDS_EACH = 20
 TARGET_P99_MS = 500
+#: Where --demo keeps its set without DATABASE_URL: where bench/run.py keeps it.
+DEMO_FILE = Path(__file__).resolve().parents[2] / "bench" / "out" / "demo.sqlite3"
 
 
 def parse_args():
@@ -65,6 +68,15 @@ def parse_args():
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (3)")
     parser.add_argument("--editors", type=int, default=2, help="editors saving (2)")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds between saves (1)")
+    parser.add_argument(
+        "--demo",
+        type=int,
+        metavar="N",
+        help=(
+            "a demo set of N activities (manage.py generate_demo) instead of the seed: made "
+            "if the database is empty, in bench/out/demo-N.sqlite3 without DATABASE_URL"
+        ),
+    )
     return parser.parse_args()
 
 
@@ -168,8 +180,11 @@ def wrk_figures(output):
     }
 
 
-def prepare(folder, database_url, editors):
-    """Migrate, load the seed into a new file, collect static files; the editors' records."""
+def prepare(folder, database_url, editors, demo=None):
+    """
+    Migrate, fill an empty database with the seed (or a demo set of `demo` activities),
+    collect static files; the editors' records.
+    """
     write_settings(folder, stock_sqlite=False)
     secret_key = secrets.token_urlsafe(50)
     os.environ.update(
@@ -189,7 +204,10 @@ def prepare(folder, database_url, editors):
 
     call_command("migrate", interactive=False, verbosity=0)
     if not Activity.objects.exists():
-        call_command("load_seed", verbosity=0)
+        if demo:
+            call_command("generate_demo", activities=demo)
+        else:
+            call_command("load_seed", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     fixture = create_records(editors, f"mixed-{secrets.token_hex(3)}")
     paths, size = pages(), Activity.objects.public().count()
@@ -202,8 +220,12 @@ def main():
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install -y wrk (make load does).")
     folder = Path(tempfile.mkdtemp(prefix="mixed-load-"))
-    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{folder / 'load.sqlite3'}"
-    fixture, paths, size, secret_key = prepare(folder, database_url, args.editors)
+    file = (
+        DEMO_FILE.with_name(f"demo-{args.demo}.sqlite3") if args.demo else folder / "load.sqlite3"
+    )
+    file.parent.mkdir(exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{file}"
+    fixture, paths, size, secret_key = prepare(folder, database_url, args.editors, args.demo)
     server = Gunicorn(folder, database_url, args.workers, secret_key)
     stop, tally, durations = threading.Event(), Tally(), []
     try:

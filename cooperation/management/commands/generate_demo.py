@@ -17,6 +17,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from cooperation import partners
 from cooperation.models import (
     Activity,
     ActivityStatus,
@@ -209,6 +210,8 @@ class Command(BaseCommand):
             self.make_sources()
             self.make_agreements()
         self.make_activities()
+        partners.rebuild()
+        self.say("partner pairs")
         self.analyze()
         self.rebuild_search()
         self.say("done")

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import DeserializationError
 from django.db import IntegrityError, transaction
 
-from cooperation import seed
+from cooperation import partners, seed
 from cooperation.models import SeedLoad
 
 
@@ -105,12 +105,15 @@ class Command(BaseCommand):
         # One transaction, and one revision: what the seed brought is each row's first version.
         with reversion.create_revision():
             reversion.set_comment(f"Loaded from seed data version {version}.")
+            if SeedLoad.objects.filter(version=version).exists() and not reset:
+                self.stdout.write(f"Seed data version {version} already loaded: nothing to do.")
+                return
             if reset:
                 self.reset(content, version)
-            elif SeedLoad.objects.filter(version=version).exists():
-                self.stdout.write(f"Seed data version {version} already loaded: nothing to do.")
             else:
                 self.load(json.loads(content), version)
+            # Saves as loaddata makes them are raw: the partner pairs are worked out anew.
+            partners.rebuild()
 
     def reset(self, content, version):
         """Save every object as loaddata does: over the row with its natural key, if any."""
