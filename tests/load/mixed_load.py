@@ -13,8 +13,9 @@ database is used as it is; the script adds one superuser and one activity per ed
 tests/load/concurrent_saves.py does) and edits only those.
 
 Visitors are wrk (Debian's package; `make load` installs it), each request a page drawn at
-random from PAGES: the home page, every list, the latest records' pages, filters, searches,
-sorts and a deep page, built from the data. Each editor logs in and, until wrk is done,
+random from pages(): the home page, every list, the latest records' pages, filters, searches,
+sorts and a deep page, and downloads() (a small selection as CSV, XLSX, HXL, IATI XML and
+JSON, an Atom feed, the API), built from the data. Each editor logs in and, until wrk is done,
 loads its activity's change page, changes the description and saves, then waits --pause
 seconds. Printed: requests per second, p50 and p99 latency and errors of the visitors;
 saves, p50 and p99 and errors of the editors; the server's exceptions. The exit status is 1
@@ -106,7 +107,42 @@ def pages():
         f"organisation={organisation.slug}" if organisation else "",
         f"area={area.slug}" if area else "",
     ]
-    return found + [f"{activities}?{query}" for query in queries if query]
+    found += [f"{activities}?{query}" for query in queries if query]
+    return found + downloads(organisation, area)
+
+
+def downloads(organisation, area):
+    """
+    Exports, the API and a feed, each of a small selection as a visitor would take it away:
+    the activities of the organisation among the latest with the fewest participations.
+    """
+    from django.db.models import Count
+
+    from cooperation.models import Organisation
+
+    latest = Organisation.objects.public().order_by("-pk")[:RECORDS_EACH]
+    small = (
+        Organisation.objects.filter(pk__in=[record.pk for record in latest])
+        .annotate(links=Count("participations"))
+        .order_by("links", "pk")
+        .first()
+    )
+    if small is None:
+        return []
+    selection = f"organisation={small.slug}"
+    found = [
+        f"/activities.csv?{selection}",
+        f"/activities.xlsx?{selection}",
+        f"/activities.hxl.csv?{selection}",
+        f"/activities.iati.xml?{selection}",
+        f"/activities.json?{selection}",
+        f"/activities/feed/?{selection}",
+        "/agreements.csv",
+        "/api/organisations/",
+    ]
+    if area:
+        found.append(f"/activities.json?area={area.slug}")
+    return found
 
 
 def wrk_script(folder, paths):
