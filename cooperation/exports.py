@@ -552,29 +552,30 @@ def csv_lines(table, rows, context, hxl=False):
 
 
 def write_xlsx(table, rows, context, file):
-    """The XLSX of `rows`, written to `file`: every cell a string, none a formula."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ERROR_CODES
+    """
+    The XLSX of `rows`, written to `file` a row at a time: every cell a string as it is,
+    never a formula, a number or a link; an empty cell left out.
+    """
+    import xlsxwriter
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(table.name)
+    options = {"constant_memory": True, "strings_to_numbers": False}
+    options |= {"strings_to_formulas": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(file, options) as workbook:
+        sheet = workbook.add_worksheet(table.name)
+        write = sheet.write_string
 
-    def cell(value):
-        text = xml_text(value)
-        if not (text.startswith("=") or text in ERROR_CODES):
-            return text  # openpyxl types any other string as a string.
-        typed = WriteOnlyCell(sheet, text)
-        typed.data_type = "s"  # Text as it is, not a formula or an error value.
-        return typed
+        def append(number, cells):
+            for column, text in enumerate(cells):
+                if text:
+                    write(number, column, xml_text(text))
 
-    sheet.append([cell(value) for value in table.header()])
-    capped = Capped(table, rows, context.limit)
-    for row in capped:
-        sheet.append([cell(value) for value in table.cells(row, context)])
-    if capped.truncated:
-        sheet.append([truncation_note(context)])
-    workbook.save(file)
+        append(0, table.header())
+        capped, values = Capped(table, rows, context.limit), table.columns
+        number = 0
+        for number, row in enumerate(capped, 1):  # noqa: B007 The last row's number follows.
+            append(number, [column.value(row, context) for column in values])
+        if capped.truncated:
+            append(number + 1, [truncation_note(context)])
 
 
 def iati_chunks(table, rows, context):
