@@ -28,12 +28,15 @@ VERSION = "2.03"
 #: IATI's codes of the tracker's roles and statuses, by their values in the database.
 ROLE_CODES = {role.value: role.iati_code for role in Role}
 STATUS_CODES = {status.value: status.iati_code for status in ActivityStatus}
-reverse_cached = functools.cache(reverse)
 #: ActivityDateType codes.
 PLANNED_START, ACTUAL_START, PLANNED_END, ACTUAL_END = "1", "2", "3", "4"
 #: DescriptionType "General"; DocumentCategory "Activity web page"; the vocabulary code of
 #: the reporting organisation's own tags and regions (TagVocabulary, RegionVocabulary).
 GENERAL, WEB_PAGE, OWN_VOCABULARY = "1", "A12", "99"
+
+
+#: The addresses of the lists that define the tracker's vocabularies: reversed once.
+reverse_cached = functools.cache(reverse)
 
 
 def identifier(pk):
