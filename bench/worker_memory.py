@@ -3,6 +3,7 @@ The memory of one gunicorn worker serving every page that bench/run.py times, on
 (twice for a cold start's caches), on a data set already generated:
 
     .venv/bin/python bench/worker_memory.py --activities 1000000   # or: make bench-memory N=…
+    .venv/bin/python bench/worker_memory.py --activities 100000 --only export
 
 The database is the one DATABASE_URL names, or bench/out/demo-<N>.sqlite3 without it, as
 for bench/run.py. One sync worker with the production settings (DEBUG off) serves on a free
@@ -64,6 +65,7 @@ def fetch(url, cookie):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--activities", "-n", type=int, default=10_000)
+    parser.add_argument("--only", help="Only pages whose name contains this: export.")
     args = parser.parse_args()
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{OUT / f'demo-{args.activities}.sqlite3'}")
     folder = Path(tempfile.mkdtemp(prefix="bench-memory-"))
@@ -88,6 +90,7 @@ def main():
         sys.exit("No activities here: run bench/run.py (make bench) first to generate them.")
     call_command("collectstatic", interactive=False, verbosity=0)
     pages, cookie = scenarios() + export_scenarios(), staff_session_cookie()
+    pages = [page for page in pages if not args.only or args.only in page.name]
     server = Gunicorn(folder, os.environ["DATABASE_URL"], 1, secret_key)
     try:
         server.wait_until_ready()

@@ -14,18 +14,20 @@ to the month or year are left out, and the file ends with a comment that counts 
 """
 
 import datetime
+import functools
 
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
-from lxml import etree
 
 from .dates import Precision
-from .exports import ROWS_PER_WRITE, Capped, truncation_note, xml_text
+from .exports import WRITE_SIZE, Capped, aware, truncation_note, xml_text
 from .models import IATI_ORGANISATION_TYPE, ActivityStatus, Role
 
 VERSION = "2.03"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+#: IATI's codes of the tracker's roles and statuses, by their values in the database.
+ROLE_CODES = {role.value: role.iati_code for role in Role}
+STATUS_CODES = {status.value: status.iati_code for status in ActivityStatus}
 #: ActivityDateType codes.
 PLANNED_START, ACTUAL_START, PLANNED_END, ACTUAL_END = "1", "2", "3", "4"
 #: DescriptionType "General"; DocumentCategory "Activity web page"; the vocabulary code of
@@ -33,24 +35,49 @@ PLANNED_START, ACTUAL_START, PLANNED_END, ACTUAL_END = "1", "2", "3", "4"
 GENERAL, WEB_PAGE, OWN_VOCABULARY = "1", "A12", "99"
 
 
+#: The addresses of the lists that define the tracker's vocabularies: reversed once.
+reverse_cached = functools.cache(reverse)
+
+
 def identifier(pk):
     return f"{settings.IATI_REPORTING_ORGANISATION['ref']}-{pk}"
 
 
-def narrative(parent, tag, text, **attributes):
-    element = etree.SubElement(parent, tag, **attributes)
-    etree.SubElement(element, "narrative").text = xml_text(text)
-    return element
+def escaped(text):
+    """`text` as XML character data, escaped as lxml does (so CR survives a parser)."""
+    return (
+        xml_text(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\r", "&#13;")
+    )
 
 
-def document_link(parent, url, title, description, day):
-    link = etree.SubElement(parent, "document-link", url=url, format="text/html")
-    narrative(link, "title", title)
-    if description:
-        narrative(link, "description", description)
-    etree.SubElement(link, "category", code=WEB_PAGE)
-    if day:
-        etree.SubElement(link, "document-date", **{"iso-date": day.isoformat()})
+def quoted_attribute(text):
+    """`text` as an XML attribute's value in double quotes, whitespace kept as lxml does."""
+    return escaped(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
+
+
+def tag(name, attributes, content=""):
+    """The element `name` with `attributes` (a dict of str) around `content`, markup."""
+    opened = name + "".join(f' {key}="{quoted_attribute(v)}"' for key, v in attributes.items())
+    return f"<{opened}>{content}</{name}>" if content else f"<{opened}/>"
+
+
+def narrative(name, text, **attributes):
+    return tag(name, attributes, tag("narrative", {}, escaped(text)))
+
+
+def document_link(url, title, description, day):
+    return tag(
+        "document-link",
+        {"url": url, "format": "text/html"},
+        narrative("title", title)
+        + (narrative("description", description) if description else "")
+        + tag("category", {"code": WEB_PAGE})
+        + (tag("document-date", {"iso-date": day.isoformat()}) if day else ""),
+    )
 
 
 def dates(activity, today):
@@ -84,46 +111,43 @@ def element(activity, context, today):
     """One iati-activity (a row of exports.TABLES' activities), in the schema's order."""
     url = context.url("activity-detail", activity["pk"])
     reporter = settings.IATI_REPORTING_ORGANISATION
-    root = etree.Element(
-        "iati-activity",
-        {"last-updated-datetime": activity["changed_at"].isoformat(timespec="seconds")},
-    )
-    root.set(XML_LANG, "en")
-    etree.SubElement(root, "iati-identifier").text = identifier(activity["pk"])
-    narrative(
-        root,
-        "reporting-org",
-        reporter["name"],
-        ref=reporter["ref"],
-        type=reporter["type"],
-        **{"secondary-reporter": "1"},
-    )
-    narrative(root, "title", activity["title"])
-    narrative(root, "description", described(activity), type=GENERAL)
+    parts = [
+        tag("iati-identifier", {}, escaped(identifier(activity["pk"]))),
+        narrative(
+            "reporting-org",
+            reporter["name"],
+            ref=reporter["ref"],
+            type=reporter["type"],
+            **{"secondary-reporter": "1"},
+        ),
+        narrative("title", activity["title"]),
+        narrative("description", described(activity), type=GENERAL),
+    ]
     for role, name, kind, iati_identifier in activity["participations"]:
-        attributes = {"role": Role(role).iati_code, "type": IATI_ORGANISATION_TYPE[kind]}
+        attributes = {"role": ROLE_CODES[role], "type": IATI_ORGANISATION_TYPE[kind]}
         if iati_identifier:
             attributes["ref"] = iati_identifier
-        narrative(root, "participating-org", name, **attributes)
-    etree.SubElement(root, "activity-status", code=ActivityStatus(activity["status"]).iati_code)
+        parts.append(narrative("participating-org", name, **attributes))
+    parts.append(tag("activity-status", {"code": STATUS_CODES[activity["status"]]}))
     for kind, day in dates(activity, today):
-        etree.SubElement(root, "activity-date", type=kind, **{"iso-date": day.isoformat()})
+        parts.append(tag("activity-date", {"type": kind, "iso-date": day.isoformat()}))
     for code, name in activity["countries"]:
-        narrative(root, "recipient-country", name, code=code)
+        parts.append(narrative("recipient-country", name, code=code))
     own = {"vocabulary": OWN_VOCABULARY}
-    regions_uri = context.base + reverse("cooperation:region-list")
+    regions = {**own, "vocabulary-uri": context.base + reverse_cached("cooperation:region-list")}
     for name, slug in activity["regions"]:
-        narrative(
-            root, "recipient-region", name, code=slug, **own, **{"vocabulary-uri": regions_uri}
-        )
-    areas_uri = context.base + reverse("cooperation:area-list")
+        parts.append(narrative("recipient-region", name, code=slug, **regions))
+    areas = {**own, "vocabulary-uri": context.base + reverse_cached("cooperation:area-list")}
     for name, slug in activity["areas"]:
-        narrative(root, "tag", name, code=slug, **own, **{"vocabulary-uri": areas_uri})
-    document_link(root, url, activity["title"], "", None)
+        parts.append(narrative("tag", name, code=slug, **areas))
+    parts.append(document_link(url, activity["title"], "", None))
     for citation in activity["citations"]:
         _, _, title, published_on, source_url = citation
-        document_link(root, source_url or url, title, quoted(citation), published_on)
-    return root
+        parts.append(document_link(source_url or url, title, quoted(citation), published_on))
+    updated = aware(activity["changed_at"]).isoformat(timespec="seconds")
+    return tag(
+        "iati-activity", {"last-updated-datetime": updated, "xml:lang": "en"}, "".join(parts)
+    )
 
 
 def document(table, rows, context):
@@ -136,17 +160,18 @@ def document(table, rows, context):
         f"<!-- Published by {xml_comment(reporter['name'])} as a secondary reporter. -->\n"
     )
     today = datetime.date.today()
-    capped, left_out, batch = Capped(table, rows, context.limit), 0, []
+    capped, left_out, batch, size = Capped(table, rows, context.limit), 0, [], 0
     for activity in capped:
         if activity["start_date"] is None or activity["start_date_precision"] != Precision.DAY:
             left_out += 1
             continue
-        batch.append(etree.tostring(element(activity, context, today), encoding="unicode"))
-        if len(batch) == ROWS_PER_WRITE:
-            yield "\n".join(batch) + "\n"
-            batch = []
+        batch.append(element(activity, context, today) + "\n")
+        size += len(batch[-1])
+        if size >= WRITE_SIZE:
+            yield "".join(batch)
+            batch, size = [], 0
     if batch:
-        yield "\n".join(batch) + "\n"
+        yield "".join(batch)
     if left_out:
         yield (
             f"<!-- {left_out:,} activities of this list are left out: IATI needs the day "

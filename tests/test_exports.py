@@ -315,6 +315,20 @@ def test_iati_export_validates_against_the_2_03_schema(client, listed):
     assert old.find("document-link/description/narrative").text == "“work together on training”"
 
 
+def test_iati_export_keeps_markup_and_whitespace_of_text_and_addresses_as_written(client):
+    title = 'Tom & "Jerry" <b>x</b>\r\n\ttab\x01'
+    made = activity(title, start_date=datetime.date(2020, 1, 1))
+    source = SourceFactory(title="A < B", url='https://example.org/?a=1&b="2"\t')
+    CitationFactory(activity=made, source=source, quote="x > y")
+
+    found = etree.fromstring(iati_export(client)).find("iati-activity")
+
+    assert found.findtext("title/narrative") == title.replace("\x01", "")
+    (link,) = [link for link in found.iter("document-link") if link.get("url") == source.url]
+    assert link.findtext("title/narrative") == "A < B"
+    assert link.findtext("description/narrative") == "“x > y”"
+
+
 def codes(name):
     tree = ElementTree.parse(IATI / "codelists" / f"{name}.xml")
     return {item.findtext("code") for item in tree.iter("codelist-item")}
