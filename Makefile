@@ -27,8 +27,9 @@ run: install
 	$(BIN)/python manage.py load_seed
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# One test process a core (at most 4), each with its own test database.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4
 
 # Concurrent admin saves under gunicorn on a temporary SQLite file, or on the PostgreSQL
 # database DATABASE_URL names. See tests/load/concurrent_saves.py.
