@@ -1,29 +1,13 @@
 import pytest
-from django.test import override_settings
-from playwright.sync_api import sync_playwright
 
-from tests.walks.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.walks import conftest as walks
+
+# The walks' Chromium, and their live server over plain HTTP.
+browser = walks.browser
+live_server_settings = walks.live_server_settings
 
 #: A phone's screen, in CSS pixels.
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture(scope="session", autouse=True)
-def live_server_settings():
-    """Plain HTTP, and static files looked for as each request comes (see tests/walks)."""
-    with override_settings(SECURE_SSL_REDIRECT=False, WHITENOISE_AUTOREFRESH=True):
-        yield
-
-
-@pytest.fixture(scope="session")
-def browser(django_db_setup):
-    # Django refuses queries from a thread running an event loop, as Playwright's sync API
-    # does; the tests' own queries never run while the browser waits.
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
