@@ -3,7 +3,7 @@ The site under load: visitors on the public pages while editors save in the admi
 by gunicorn with the production settings on 127.0.0.1, for a bounded time.
 
     .venv/bin/python tests/load/mixed_load.py [--seconds 30] [--connections 16]
-        [--workers 3] [--editors 2] [--pause 1.0]
+        [--workers 3] [--editors 2] [--pause 1.0] [--by-page R]
     make load                                  # the seed data, on a temporary SQLite file
     make load DATABASE_URL=postgres://…/bench_1m   # a database that already holds a set
     make load-demo                             # a million generated activities (see --demo)
@@ -39,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -77,6 +79,13 @@ def parse_args():
             "a demo set of N activities (manage.py generate_demo) instead of the seed: made "
             "if the database is empty, in bench/out/demo-N.sqlite3 without DATABASE_URL"
         ),
+    )
+    parser.add_argument(
+        "--by-page",
+        type=int,
+        default=0,
+        metavar="R",
+        help="first time each page alone, R requests in turn, and print the slowest",
     )
     return parser.parse_args()
 
@@ -143,6 +152,33 @@ def downloads(organisation, area):
     if area:
         found.append(f"/activities.json?area={area.slug}")
     return found
+
+
+def time_pages(base, paths, repeat):
+    """
+    Each of `paths` asked for `repeat` times in turn, with nothing else running: which pages
+    the load spends its time on. The first answer of each (a cold cache) is not counted.
+    """
+    timings = []
+    for path in paths:
+        durations, statuses = [], set()
+        for number in range(repeat + 1):
+            started = time.perf_counter()
+            try:
+                with urllib.request.urlopen(f"{base}{path}", timeout=30) as answer:
+                    answer.read()
+                    statuses.add(answer.status)
+            except urllib.error.HTTPError as error:
+                statuses.add(error.code)
+            if number:
+                durations.append((time.perf_counter() - started) * 1000)
+        timings.append((statistics.median(durations), max(durations), statuses, path))
+    timings.sort(reverse=True)
+    total = sum(median for median, *_ in timings)
+    print(f"pages alone, {repeat} requests each, slowest first (p50 sum {total:,.0f} ms):")
+    for median, slowest, statuses, path in timings:
+        codes = ",".join(str(status) for status in sorted(statuses))
+        print(f"  {median:8.1f} ms p50 {slowest:8.1f} ms max  {codes}  {path}")
 
 
 def wrk_script(folder, paths):
@@ -266,6 +302,8 @@ def main():
     stop, tally, durations = threading.Event(), Tally(), []
     try:
         server.wait_until_ready()
+        if args.by_page:
+            time_pages(server.base, paths, args.by_page)
         editors = [
             threading.Thread(
                 target=editor,
