@@ -468,8 +468,8 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     out_of_time = False
     for field in fields:
         counts = known.get(field.name)
-        if counts is not None:
-            pass
+        if field.name in known:
+            pass  # Counted for an earlier page, or None: not counted in time then.
         elif not active - set(field.parameters):
             if unfiltered is None:
                 unfiltered = unfiltered_counts(
@@ -483,6 +483,9 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
                     lambda rows=rows, field=field: field.count(rows)
                 )
             except OutOfTime:
+                # Kept as not counted, so that every page of this list does not spend its
+                # budget on it again; the facets after it are tried by the next page.
+                counted[field.name] = None
                 out_of_time = True
         result.append(facet(field, counts, query, showing_all == field.name))
     if counted:

@@ -213,6 +213,23 @@ def test_facets_past_the_time_limit_list_options_without_counts(client, world, s
     assertContains(response, "Not counted: counting took too long.")
 
 
+def test_filtered_counts_past_the_limit_are_not_tried_again_by_each_page(client, world, settings):
+    activities(client)  # The unfiltered counts, kept in the cache.
+    settings.FACET_TIME_LIMIT_MS = 0
+    assert not facets_of(activities(client, area="training"))["status"].counted
+
+    settings.FACET_TIME_LIMIT_MS = 10_000
+    with CaptureQueriesContext(connection) as counting:
+        again = facets_of(activities(client, area="training", sort="title"))
+    # Not counted again, while the facets after it, never tried, are counted now.
+    assert not again["status"].counted
+    assert not any('GROUP BY "cooperation_activity"."status"' in q["sql"] for q in counting)
+    assert again["organisation"].counted
+
+    cache.clear()  # As when a record changes or the counts' minute is up.
+    assert facets_of(activities(client, area="training"))["status"].counted
+
+
 def sleepy_count():
     """A count that runs for a second or two on either database."""
     if connection.vendor == "postgresql":
