@@ -117,13 +117,24 @@ def activities(queryset, text, counting=False):
     return queryset.filter(condition)
 
 
+class RowSQL(RawSQL):
+    """
+    A condition in SQL on the list's own row, written with {row} for its table: the name
+    the query gives that table, which differs where the list is nested in another query
+    (as when a facet counts the links of the rows found).
+    """
+
+    def __init__(self, sql, params):
+        super().__init__(sql, params, output_field=BooleanField())
+
+    def as_sql(self, compiler, connection):
+        row = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"({self.sql.replace('{row}', row)})", self.params
+
+
 def _own_text(text_ids):
     """PostgreSQL: the condition that the row's own vector holds what `text_ids` finds."""
-    return RawSQL(
-        f'"{ACTIVITIES.table}"."search_vector" @@ to_tsquery(\'simple\', %s)',
-        text_ids.params,
-        output_field=BooleanField(),
-    )
+    return RowSQL("{row}.\"search_vector\" @@ to_tsquery('simple', %s)", text_ids.params)
 
 
 def _each_row_holds(vendor, terms):
@@ -146,19 +157,14 @@ def _each_row_holds(vendor, terms):
         else:
             # `id + 0` is not the key: SQLite cannot read the matches as the list's rows,
             # so it walks the list in its own order and looks each row up among them.
-            own_text = RawSQL(
-                f'"{ACTIVITIES.table}"."id" + 0 IN ({text_ids.sql})',
-                text_ids.params,
-                output_field=BooleanField(),
-            )
+            own_text = RowSQL(f'{{row}}."id" + 0 IN ({text_ids.sql})', text_ids.params)
             # `+ 0` again: probe by the row's activity, then test the organisation.
             organisation, fence = "organisation_id + 0", ""
-        participant = RawSQL(
+        participant = RowSQL(
             "EXISTS (SELECT 1 FROM cooperation_participation "
-            f'WHERE activity_id = "{ACTIVITIES.table}"."id" '
+            'WHERE activity_id = {row}."id" '
             f"AND {organisation} IN ({organisation_ids.sql}){fence})",
             organisation_ids.params,
-            output_field=BooleanField(),
         )
         condition &= Q(own_text) | Q(participant)
     return condition

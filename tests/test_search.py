@@ -15,7 +15,7 @@ from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
 from cooperation import filters, models, search
-from cooperation.models import Activity, Agreement, Organisation, Publication
+from cooperation.models import Activity, Agreement, Organisation, Participation, Publication
 
 from .factories import (
     ActivityFactory,
@@ -126,6 +126,34 @@ def test_search_activities_matches_table(
 
     assert {slug for slug, activity in records.items() if activity in found} == expected
     assert found.count() == len(expected)
+
+
+@pytest.mark.parametrize("counting", [False, True], ids=["listing", "counting"])
+@pytest.mark.parametrize("few_links", [1, 5_000], ids=["walked", "read"])
+def test_search_activities_in_a_subquery(records, monkeypatch, few_links, counting):
+    """
+    A search nested in another query (as a facet counts the links of the rows found),
+    where the database knows the activity table by another name.
+    """
+    monkeypatch.setattr(models, "FEW_LINKS", few_links)
+    found = search.activities(Activity.objects.all(), "easo", counting)
+
+    nested = Participation.objects.order_by().filter(activity__in=found.order_by().values("pk"))
+
+    assert {link.activity for link in nested} == {records["return"], records["agencies"]}
+
+
+def test_activity_list_facets_under_a_common_word(client, records, monkeypatch):
+    monkeypatch.setattr(models, "FEW_LINKS", 1)
+
+    response = page(client, "activity-list", q="easo")
+
+    assert response.status_code == 200
+    organisation = next(f for f in response.context["facets"] if f.name == "organisation")
+    assert {option.key: option.count for option in organisation.options if option.count} == {
+        Organisation.objects.get(acronym="EASO").slug: 2,
+        Organisation.objects.get(acronym="IOM").slug: 1,
+    }
 
 
 @pytest.mark.parametrize(
