@@ -45,11 +45,13 @@ def find_public_organisations():
 
 
 def count_public():
-    from .models import Activity, Agreement, Area, Organisation
+    from .models import Activity, Agreement, Area
 
     return {
         "activity_count": Activity.objects.public().count(),
-        "organisation_count": Organisation.objects.public().count(),
+        # The ids kept for every page: counting them again by the rule took 140 ms at a
+        # million activities.
+        "organisation_count": len(public_organisation_ids()),
         "agreement_count": Agreement.objects.public().count(),
         "area_count": Area.objects.public().count(),
     }
