@@ -50,6 +50,13 @@ DJANGO_IATI_REPORTING_ORG_NAME  its name (default "Cooperation tracker")
 DJANGO_API_THROTTLE_RATE  requests a client address may make to the API and to the lists'
                         .json twins, as number/period (second, minute, hour or day;
                         default 120/minute), counted per gunicorn worker
+DJANGO_CACHE_URL        where the site keeps what its pages work out (totals, facet
+                        counts, filter forms: cooperation/cached.py) and the API throttle
+                        counts: file:///var/cache/cooperation, a folder every gunicorn
+                        worker of the machine shares, or redis://host:6379/0 (with the
+                        redis package installed). Unset, each worker keeps its own in
+                        memory: it works the same out again, shows a change up to a
+                        minute late, and the throttle counts per worker
 DJANGO_LOG_LEVEL        level of the log, written to stderr one JSON object a line
                         (default INFO)
 """
@@ -58,6 +65,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -295,6 +303,30 @@ IATI_REPORTING_ORGANISATION = {
 # Axes's log lines mask the username and address (its default), and name no user agent.
 # The failures with both stay in the admin (Axes › Access attempts) for the cool-off.
 AXES_VERBOSE = False
+
+
+def cache_from_url(url):
+    """The default cache as DJANGO_CACHE_URL names it."""
+    address = urlsplit(url)
+    if not url or address.scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if address.scheme == "file" and not address.netloc and address.path.startswith("/"):
+        return {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": address.path,
+            # A page keeps a few entries for each filtered list: room for many lists
+            # before a third of the entries is dropped.
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    if address.scheme in {"redis", "rediss"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    raise ImproperlyConfigured(
+        f"DJANGO_CACHE_URL is {url!r}: write file:///an/absolute/folder, "
+        "redis://host:6379/0 or locmem://."
+    )
+
+
+CACHES = {"default": cache_from_url(os.environ.get("DJANGO_CACHE_URL", ""))}
 
 # The read-only API (cooperation/api.py): anonymous, JSON only, limited per client address
 # (cooperation.logins.client_address, so TRUSTED_PROXY_COUNT decides whose address counts).

@@ -195,3 +195,37 @@ def test_unreadable_api_throttle_rate_stops_the_site_with_a_message():
 
     assert result.returncode != 0
     assert "DJANGO_API_THROTTLE_RATE is 'lots': write it as 120/minute" in result.stderr
+
+
+def test_cache_is_each_workers_own_unless_the_environment_names_a_shared_one(tmp_path):
+    assert "LocMemCache" in setting("CACHES")
+    folder = tmp_path / "cache"
+    shared = setting("CACHES", DJANGO_CACHE_URL=f"file://{folder}")
+    assert "FileBasedCache" in shared
+    assert str(folder) in shared
+    assert "RedisCache" in setting("CACHES", DJANGO_CACHE_URL="redis://127.0.0.1:6379/0")
+
+
+def test_file_cache_is_shared_between_processes(tmp_path):
+    url = f"file://{tmp_path / 'cache'}"
+    code = "from django.core.cache import cache; {}"
+    written = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code.format("cache.set('k', 'kept', 60)"),
+        DJANGO_CACHE_URL=url,
+    )
+    assert written.returncode == 0, written.stderr
+    read = manage(
+        "shell", "--no-imports", "-c", code.format("print(cache.get('k'))"), DJANGO_CACHE_URL=url
+    )
+    assert read.stdout.strip() == "kept"
+
+
+@pytest.mark.parametrize("url", ["memcached://127.0.0.1", "file://relative/folder"])
+def test_unreadable_cache_url_stops_the_site_with_a_message(url):
+    result = manage("check", DJANGO_CACHE_URL=url)
+
+    assert result.returncode != 0
+    assert f"DJANGO_CACHE_URL is {url!r}: write file:///an/absolute/folder" in result.stderr

@@ -244,6 +244,8 @@ class Gunicorn:
             # Every visitor of a load test comes from 127.0.0.1: the API's per-address
             # throttle would answer 429 to what stands for many people.
             DJANGO_API_THROTTLE_RATE="1000000/minute",
+            # One cache for all workers, as the README's production recipe sets it.
+            DJANGO_CACHE_URL=f"file://{folder.resolve() / 'cache'}",
             PYTHONPATH=os.pathsep.join([str(folder), str(PROJECT)]),
         )
         command = [
