@@ -2,6 +2,8 @@
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.auth.models import Permission
+from django.db import IntegrityError
 from django.urls import reverse
 from reversion.models import Version
 
@@ -212,3 +214,63 @@ def test_cite_page_offers_a_row_of_each_new_record(admin_client, source):
         assert f'name="{prefix}-0-quote"' in html
     assert '<option value="IOM">International Organization for Migration</option>' in html
     assert 'name="_add" value="agreement"' in html
+
+
+def test_an_organisation_resembling_a_saved_one_waits_for_confirmation(admin_client, source):
+    OrganisationFactory(name="IOM Development Fund", acronym="IOM")
+    data = {**rows(total=0), **new_rows("organisations", organisation_row())}
+
+    refused = admin_client.post(cite_url(source), data)
+    data["organisations-0-different_organisation"] = "on"
+    confirmed = admin_client.post(cite_url(source), data)
+
+    assert refused.status_code == 400
+    assert "resembles" in str(errors(refused, "organisation")[0]["different_organisation"])
+    assert 'name="organisations-0-different_organisation"' in refused.content.decode()
+    assert confirmed.status_code == 302
+    assert Organisation.objects.count() == 2
+
+
+def test_a_save_refused_by_the_database_writes_nothing(admin_client, source, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise IntegrityError("taken meanwhile")
+
+    monkeypatch.setattr(Citation, "save", refuse)
+    data = {**rows(total=0), **new_rows("areas", area_row())}
+
+    response = admin_client.post(cite_url(source), data)
+
+    assert response.status_code == 400
+    assert "nothing was saved" in response.content.decode()
+    assert not Area.objects.exists()
+    assert not Version.objects.exists()
+
+
+@pytest.fixture
+def citer(client, django_user_model):
+    """A staff member who may read sources and cite them, and add organisations only."""
+    user = django_user_model.objects.create_user(username="citer", is_staff=True)
+    codenames = ["view_source", "add_citation", "add_organisation", "view_organisation"]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    return client
+
+
+def test_entering_a_kind_of_record_takes_the_permission_to_add_it(citer, source):
+    page = citer.get(cite_url(source))
+    response = citer.post(cite_url(source), {**rows(total=0), **new_rows("areas", area_row())})
+
+    assert 'data-kind="organisation"' in page.content.decode()
+    assert 'data-kind="area"' not in page.content.decode()
+    assert response.status_code == 403
+    assert not Area.objects.exists()
+
+
+def test_adding_a_publisher_takes_the_permission_to_change_the_source(citer, source):
+    data = {**rows(total=0), **new_rows("organisations", organisation_row(publishes="on"))}
+
+    response = citer.post(cite_url(source), data)
+
+    assert response.status_code == 400
+    assert "may not change" in str(errors(response, "organisation")[0]["publishes"])
+    assert not Organisation.objects.exists()
