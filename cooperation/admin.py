@@ -4,7 +4,7 @@ import reversion
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
-from django.contrib.admin.widgets import AutocompleteSelect
+from django.contrib.admin.widgets import AutocompleteMixin, AutocompleteSelect
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -184,7 +184,24 @@ class CuratedForm(PreciseDatesForm):
         )
 
 
-class CuratedAdmin(ExportAdmin, VersionAdmin):
+class MarksRecordKinds:
+    """
+    Names on each autocomplete of a kind of record a citation may support that kind
+    (`data-kind`): on a form opened from a source, citing.js offers there the records the
+    source is cited for, each chosen with one click.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        model = getattr(db_field, "related_model", None)
+        if formfield is not None and model is not None:
+            widget = getattr(formfield.widget, "widget", formfield.widget)
+            if isinstance(widget, AutocompleteMixin) and model._meta.model_name in CITED_MODELS:
+                widget.attrs["data-kind"] = model._meta.model_name
+        return formfield
+
+
+class CuratedAdmin(MarksRecordKinds, ExportAdmin, VersionAdmin):
     """
     The admin of a curated record: every save is a version in its history, the history
     shows what each version changed, and a Publisher may revert to an earlier version. Its
@@ -473,7 +490,7 @@ class ChosenForm(forms.ModelForm):
                 widget.chosen = getattr(self.instance, name)
 
 
-class ChosenInline(admin.TabularInline):
+class ChosenInline(MarksRecordKinds, admin.TabularInline):
     """
     An inline whose autocompletes name each row's chosen record from the row itself, read
     with the rows: a record's form costs the same queries however many rows it has.
@@ -526,6 +543,7 @@ class CitationInline(ChosenInline):
         formset.citing_source = source = citing.source_from(request)
         cited = obj.citations.filter(source=source) if obj and source else []
         formset.citing_text = citing.marked_text(source.text, cited) if source else ""
+        formset.citing_records = citing.records_of(source) if source else {}
         return formset
 
     def get_queryset(self, request):
@@ -938,6 +956,25 @@ class AgreementAdmin(ImportExportAdmin, PublishableAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("parties")
 
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.then_activity(
+            request, obj, super().response_add(request, obj, post_url_continue)
+        )
+
+    def response_change(self, request, obj):
+        return self.then_activity(request, obj, super().response_change(request, obj))
+
+    def then_activity(self, request, agreement, response):
+        """After "Save and add an activity under it", the form of an activity under it."""
+        if "_addactivity" in request.POST and response.status_code == 302:
+            source = citing.source_from(request) or getattr(
+                agreement.citations.first(), "source", None
+            )
+            cited = f"&source={source.pk}" if source else ""
+            url = reverse("admin:cooperation_activity_add")
+            response["Location"] = f"{url}?agreement={agreement.pk}{cited}"
+        return response
+
     @admin.display(description="parties")
     def party_names(self, agreement):
         return names(agreement.parties.all())
@@ -1049,6 +1086,18 @@ class SourceAdmin(CuratedAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("publishers")
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self.then_cite(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self.then_cite(request, obj, super().response_change(request, obj))
+
+    def then_cite(self, request, source, response):
+        """After "Save and read to cite", the source's page to read and cite."""
+        if "_cite" in request.POST and response.status_code == 302:
+            response["Location"] = reverse("admin:cooperation_source_cite", args=[source.pk])
+        return response
 
     def get_urls(self):
         views = [("cite", citing.cite_view), ("records", citing.records_view)]

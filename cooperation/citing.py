@@ -16,7 +16,8 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -25,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 
-from . import history
+from . import entering, history
 from .models import (
     CITED_MODELS,
     QUOTE_MAX_LENGTH,
@@ -243,8 +244,8 @@ class CitingFormSet(forms.BaseFormSet):
             if key in seen:
                 form.add_error("quote", "This record already cites this passage above.")
             seen.add(key)
-        if not seen:
-            raise ValidationError("Select a passage and a record to cite.")
+        if not seen and not getattr(self, "others_entered", False):
+            raise ValidationError("Select a passage and a record to cite, or enter a record.")
 
     def citations(self):
         return [form.citation for form in self.forms if form.citation is not None]
@@ -255,46 +256,138 @@ CitingForms = forms.formset_factory(
 )
 
 
-def save_citations(request, source, citations):
+def save_citations(request, source, citations, formsets=None):
     """
-    Save `citations` as one version: each is a change of the record it supports (whose own
-    version follows it, see HISTORY_FOLLOWS), so a form of that record opened before is
-    refused as stale instead of overwriting them.
+    Save `citations`, and the records `formsets` enter with theirs (new_record_formsets),
+    as one version: each citation is a change of the record it supports (whose own version
+    follows it, see HISTORY_FOLLOWS), so a form of that record opened before is refused as
+    stale instead of overwriting them. Returns the new records.
     """
+    created = []
     with transaction.atomic(), reversion.create_revision():
         reversion.set_user(request.user)
         reversion.set_comment(f"Cited “{source}”.")
         for citation in citations:
             history.lock(citation.cited)
+        for kind, formset in (formsets or {}).items():
+            for form in formset.entered():
+                if kind == "person" and form.organisation_form is not None:
+                    form.instance.organisation = form.organisation_form.instance
+                record = form.save()
+                setattr(form.citation, kind, record)
+                citations = [*citations, form.citation]
+                created.append(record)
+                if form.cleaned_data.get("publishes"):
+                    source.publishers.add(record)
+                    reversion.add_to_revision(source)
         for citation in citations:
             citation.save()
     request.session[LAST_SOURCE] = source.pk
+    return created
+
+
+def new_record_formsets(request, admin_site, source, data):
+    """The rows of new records of each kind the user may add, by kind (entering.py)."""
+    formsets = {}
+    for kind, prefix in entering.PREFIXES.items():
+        record_admin = admin_site._registry[cited_model(kind)]
+        if not record_admin.has_add_permission(request):
+            if data is not None and any(
+                value and name.startswith(f"{prefix}-") and name.split("-")[1].isdigit()
+                for name, value in data.items()
+            ):
+                raise PermissionDenied
+            continue
+        rows = entering.new_record_forms(kind, record_admin, request)
+        formsets[kind] = rows(data, prefix=prefix, form_kwargs={"source": source, "taken": set()})
+    return formsets
+
+
+def entered_valid(request, source_admin, source, formset, formsets):
+    """Whether the citations and the new records all pass, once people have organisations."""
+    # Every formset is checked, to show every error at once.
+    checked = [formset.is_valid(), *(rows.is_valid() for rows in formsets.values())]
+    valid = all(checked)
+    if "person" in formsets:
+        organisations = formsets.get("organisation") or entering.NO_ROWS
+        entering.link_people(formsets["person"], organisations)
+    for form in formsets["organisation"].entered() if "organisation" in formsets else []:
+        if form.cleaned_data.get("publishes") and not source_admin.has_change_permission(
+            request, source
+        ):
+            form.add_error("publishes", "You may not change this source's publishers.")
+    return valid and not any(form.errors for rows in formsets.values() for form in rows)
+
+
+def saved_message(source, created, citations):
+    """What a save of the page to cite saved, as "2 organisations and 5 citations of …"."""
+    counts = {}
+    for record in created:
+        counts.setdefault(type(record)._meta, 0)
+        counts[type(record)._meta] += 1
+    parts = [
+        f"{number} {opts.verbose_name if number == 1 else opts.verbose_name_plural}"
+        for opts, number in counts.items()
+    ]
+    parts.append("1 citation" if citations == 1 else f"{citations} citations")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + f" and {parts[-1]}"
+    return f"{listed} of “{source}” saved."
+
+
+#: What a save of the page to cite may go on to: adding a record citing the source.
+NEXT = ["agreement", "activity"]
+
+
+def after_saving(request, admin_site, source):
+    """The page to go to after a save: a record's form citing the source, or this page."""
+    kind = request.POST.get("_add", "")
+    if kind in NEXT and admin_site._registry[cited_model(kind)].has_add_permission(request):
+        return reverse(f"admin:cooperation_{kind}_add") + f"?source={source.pk}"
+    return request.path
 
 
 def cite_view(request, object_id, model_admin):
-    """The source's full text to read, its cited passages marked, and the form to cite it."""
+    """
+    The source's full text to read, its cited passages marked, and the form to cite it and
+    to enter the records it names.
+    """
     source = get_object_or_404(Source, pk=object_id)
     if not model_admin.has_view_permission(request, source):
         raise PermissionDenied
     can_cite = request.user.has_perm("cooperation.add_citation")
-    kwargs = {"source": source, "request": request, "admin_site": model_admin.admin_site}
-    status = 200
-    if request.method == "POST":
-        if not can_cite:
-            raise PermissionDenied
-        formset = CitingForms(request.POST, form_kwargs=kwargs)
-        if formset.is_valid():
+    admin_site = model_admin.admin_site
+    kwargs = {"source": source, "request": request, "admin_site": admin_site}
+    data = request.POST if request.method == "POST" else None
+    if data is not None and not can_cite:
+        raise PermissionDenied
+    formsets = new_record_formsets(request, admin_site, source, data) if can_cite else {}
+    formset = CitingForms(data, form_kwargs=kwargs)
+    status, save_error = 200, None
+    if data is not None:
+        formset.others_entered = any(
+            form.has_changed() for rows in formsets.values() for form in rows.forms
+        )
+        if entered_valid(request, model_admin, source, formset, formsets):
             citations = formset.citations()
-            save_citations(request, source, citations)
-            counted = "1 citation" if len(citations) == 1 else f"{len(citations)} citations"
-            model_admin.message_user(request, f"{counted} of “{source}” saved.", messages.SUCCESS)
-            return redirect(request.path)
+            try:
+                created = save_citations(request, source, citations, formsets)
+            except IntegrityError:
+                save_error = (
+                    "Someone saved a record of the same name or address meanwhile: nothing "
+                    "was saved. Check the records, then save again."
+                )
+            else:
+                for record in created:
+                    record_admin = admin_site._registry[type(record)]
+                    record_admin.log_addition(request, record, [{"added": {}}])
+                counted = len(citations) + len(created)
+                message = saved_message(source, created, counted)
+                model_admin.message_user(request, message, messages.SUCCESS)
+                return redirect(after_saving(request, admin_site, source))
         status = 400
-    else:
-        formset = CitingForms(form_kwargs=kwargs)
     citations = list(source.citations.select_related(*CITED_MODELS).order_by("pk"))
     context = {
-        **model_admin.admin_site.each_context(request),
+        **admin_site.each_context(request),
         "opts": model_admin.opts,
         "original": source,
         "title": f"Read and cite: {source}",
@@ -304,10 +397,47 @@ def cite_view(request, object_id, model_admin):
         "all_cited_url": reverse("admin:cooperation_citation_changelist")
         + f"?source__id__exact={source.pk}",
         "formset": formset if can_cite else None,
+        "entering": [
+            (kind, opts.verbose_name, opts.verbose_name_plural, rows)
+            for kind, rows in formsets.items()
+            if (opts := cited_model(kind)._meta)
+        ],
+        "organisations": organisations_of(source, citations),
+        "save_error": save_error,
+        "next_kinds": [
+            (kind, cited_model(kind)._meta.verbose_name)
+            for kind in NEXT
+            if can_cite and admin_site._registry[cited_model(kind)].has_add_permission(request)
+        ],
         "media": model_admin.media + formset.media,
-        "add_links": add_links(request, model_admin.admin_site, source),
+        "add_links": add_links(request, admin_site, source),
     }
     return TemplateResponse(request, "admin/cooperation/source/cite.html", context, status=status)
+
+
+def records_of(source):
+    """
+    The organisations (its publishers too), people and areas `source` is cited for, by
+    kind, for the form of a record citing it: citing.js offers each as a one-click choice.
+    """
+    records = {}
+    for kind in entering.PREFIXES:
+        model = cited_model(kind)
+        found = Q(citations__source=source)
+        if kind == "organisation":
+            found |= Q(sources=source)
+        records[kind] = [
+            {"id": record.pk, "label": str(record), "short": getattr(record, "acronym", "")}
+            for record in model.objects.filter(found).distinct().order_by("name")[:LISTED]
+        ]
+    return records
+
+
+def organisations_of(source, citations):
+    """The organisations that publish `source` or that it is cited for, by name."""
+    organisations = {c.organisation for c in citations if c.organisation_id}
+    organisations.update(source.publishers.all())
+    return sorted(organisations, key=lambda organisation: organisation.name)
 
 
 def add_links(request, admin_site, source):

@@ -1,10 +1,13 @@
 """
 The "after" walk: the same new Editor enters the same records from the same release as the
-before walk (release.py), through today's admin and without the import: people with their
-organisation, the source's text pasted once, every quote selected in the text instead of
-typed (on the source's page to read and cite, or beside the record's own form opened from
-it), an agreement's signatories signing for their own organisation, and activities under
-the agreement starting with its parties. Counted with the same code (counting.py).
+before walk (release.py), through today's admin and without the import: the source's text
+pasted once, then on its page to read and cite each organisation, person and area entered
+from the passage that names it (its citation), the organisation's name and acronym split
+from "Frontex, the European Border and Coast Guard Agency" and a person's organisation
+found in their passage, all saved in one step; then the agreement and its activities on
+their own forms beside the source's text, each quote selected in it, parties, areas and
+signatories chosen with one click among the records the source is cited for, activities
+under the agreement starting with its parties. Counted with the same code (counting.py).
 """
 
 import json
@@ -16,7 +19,7 @@ from django.db import connection
 from playwright.sync_api import expect
 
 from . import release
-from .test_walk_before import add, field, pick, save
+from .test_walk_before import add, field, save
 
 pytestmark = [pytest.mark.walk, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -49,109 +52,96 @@ def cite_here(walk, quotes):
     assert set(quotes) <= set(taken), taken
 
 
-def enter_organisations(walk):
-    """Each organisation with the person named for it, in one save each."""
-    add(walk, "organisation")
-    for number, organisation in enumerate(release.ORGANISATIONS, start=1):
-        walk.type(field(walk, "name"), organisation["name"])
-        walk.type(field(walk, "acronym"), organisation["acronym"])
-        walk.choose(field(walk, "kind"), organisation["kind"])
-        for person in release.PEOPLE:
-            if person["organisation"] is organisation:
-                walk.type(add_row(walk, "people")("name"), person["name"])
-        save(walk, "_save" if number == len(release.ORGANISATIONS) else "_addanother")
+def choose(walk, select, record):
+    """Choose a record the source is cited for with its button beside `select`: one click."""
+    chips = select.locator("xpath=ancestor::div[contains(@class, 'related-widget-wrapper')][1]")
+    chips = chips.locator("xpath=following-sibling::div[contains(@class, 'citing-chips')][1]")
+    walk.click(chips.locator("button.citing-chip", has_text=record.get("acronym", record["name"])))
+
+
+def choose_row(walk, prefix, record):
+    """Add a row of the inline `prefix` for a record the source is cited for: one click."""
+    group = walk.page.locator(f"#{prefix}-group")
+    index = group.locator(f"tr.form-row.dynamic-{prefix}").count()
+    walk.click(group.locator(".citing-chips-rows button.citing-chip", has_text=record["name"]))
+    return lambda name: field(walk, f"{prefix}-{index}-{name}")
 
 
 def enter_source(walk, address, text):
     add(walk, "source")
     source = release.SOURCE
     walk.type(field(walk, "title"), source["title"])
-    pick(walk, field(walk, "publishers"), source["publisher"])
     walk.type(field(walk, "published_on"), source["published_on"])
     walk.type(field(walk, "url"), address)
     walk.type(field(walk, "text"), text)
-    save(walk)
+    # Its publisher is entered on the next page, from the passage that names it.
+    save(walk, "_cite")
 
 
-def open_to_cite(walk):
-    walk.follow(walk.page.get_by_role("link", name="Read and cite"))
+def new_record(walk, kind, prefix, index, quote):
+    """Select the passage that names a new record and enter it: its row's field locators."""
+    walk.select_text(source_text(walk), quote)
+    walk.click(walk.page.locator(f"button.citing-new[data-kind='{kind}']"))
+    return lambda name: field(walk, f"{prefix}-{index}-{name}")
 
 
-def cite_on_source_page(walk, citations):
-    """Select each passage, take it, and choose its record; all saved in one submission."""
-    for model, record, quote in citations:
-        walk.select_text(source_text(walk), quote)
-        walk.click(walk.page.locator("#citing-take"))
-        # Taking the passage opened the record's search, which lists the newest records
-        # before anything is typed: these were just entered.
-        result = walk.page.locator(".select2-container--open .select2-results__option")
-        walk.click(result.filter(has_text=f"{model.capitalize()}: {record['name']}"))
-    walk.submit(walk.page.locator("#citing-form input[type=submit]"))
+def enter_named_records(walk):
+    """Organisations, people and areas from their passages, saved in one submission."""
+    frontex, irini = release.ORGANISATIONS
+    row = new_record(walk, "organisation", "organisations", 0, frontex["quotes"][0])
+    # "Frontex, the European Border and Coast Guard Agency" gives the acronym and the name.
+    expect(row("name")).to_have_value(frontex["name"])
+    expect(row("acronym")).to_have_value(frontex["acronym"])
+    walk.choose(row("kind"), frontex["kind"])
+    walk.click(row("publishes"))
+    row = new_record(walk, "organisation", "organisations", 1, irini["quotes"][0])
+    walk.type(row("name"), irini["name"])
+    walk.type(row("acronym"), irini["acronym"])
+    walk.choose(row("kind"), irini["kind"])
+    for index, person in enumerate(release.PEOPLE):
+        row = new_record(walk, "person", "people", index, person["quotes"][0])
+        walk.type(row("name"), person["name"])
+        # The organisation the passage names, entered above.
+        expect(row("organisation")).to_have_value(person["organisation"]["acronym"])
+    for index, area in enumerate(release.AREAS):
+        row = new_record(walk, "area", "areas", index, area["quotes"][0])
+        walk.type(row("name"), area["name"])
+    walk.submit(walk.page.locator("button[name=_add][value=agreement]"))
+    errors = walk.page.locator(".errornote, .errorlist")
+    assert errors.count() == 0, errors.all_inner_texts()
     expect(walk.page.locator(".messagelist .success")).to_be_visible()
-
-
-def add_citing(walk, verbose_name):
-    """From the source's page, open the add form of a record that cites it."""
-    walk.follow(walk.page.locator("a.citing-add", has_text=verbose_name))
-
-
-def enter_areas(walk):
-    add_citing(walk, "area")
-    for number, area in enumerate(release.AREAS, start=1):
-        walk.type(field(walk, "name"), area["name"])
-        cite_here(walk, area["quotes"])
-        last = number == len(release.AREAS)
-        walk.submit(walk.page.locator(f"input[name='{'_save' if last else '_addanother'}']"))
-        expect(walk.page.locator(".messagelist .success")).to_be_visible()
 
 
 def enter_agreement(walk):
     agreement = release.AGREEMENT
-    add_citing(walk, "agreement")
     walk.type(field(walk, "title"), agreement["title"])
     walk.choose(field(walk, "kind"), agreement["kind"])
     for party in agreement["parties"]:
-        pick(walk, field(walk, "parties"), party)
+        choose(walk, field(walk, "parties"), party)
     for area in agreement["areas"]:
-        pick(walk, field(walk, "areas"), area)
+        choose(walk, field(walk, "areas"), area)
     walk.type(field(walk, "summary"), agreement["summary"])
     for signatory in agreement["signatories"]:
-        row = add_row(walk, "signatories")
-        pick(walk, row("person"), signatory["person"])
+        row = choose_row(walk, "signatories", signatory["person"])
         walk.type(row("title"), signatory["title"])
     cite_here(walk, agreement["quotes"])
-    save(walk, "_continue")
+    save(walk, "_addactivity")
 
 
 def enter_activities(walk):
-    walk.follow(walk.page.get_by_role("link", name="Add an activity under it"))
     for number, activity in enumerate(release.ACTIVITIES, start=1):
         walk.type(field(walk, "title"), activity["title"])
         walk.type(field(walk, "description"), activity["description"])
         for area in activity["areas"]:
-            pick(walk, field(walk, "areas"), area)
+            choose(walk, field(walk, "areas"), area)
         cite_here(walk, activity["quotes"])
         save(walk, "_save" if number == len(release.ACTIVITIES) else "_addanother")
 
 
 def test_walk_after_enters_the_release_through_the_new_admin(admin_walk):
     header, text = release.read_release()
-    enter_organisations(admin_walk)
     enter_source(admin_walk, header["Address"], text)
-    open_to_cite(admin_walk)
-    enter_areas(admin_walk)
-    cite_on_source_page(
-        admin_walk,
-        [
-            (model, record, quote)
-            for model, records in [
-                ("organisation", release.ORGANISATIONS),
-                ("person", release.PEOPLE),
-            ]
-            for record in records
-            for quote in record["quotes"]
-        ],
-    )
+    enter_named_records(admin_walk)
     enter_agreement(admin_walk)
     enter_activities(admin_walk)
 
