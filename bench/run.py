@@ -16,7 +16,8 @@ its first byte, in all, and the rows a second it wrote (rows counted afterwards,
 
 --cold empties the cache before each timed request: what the first visitor after a change
 to a record gets, as the cache's keys change with the records (cooperation/cached.py).
---only takes a part of a scenario's name, or several separated by commas.
+--only takes a part of a scenario's name, or several separated by commas; =name chooses
+that scenario alone.
 
 --check generates two small sets (--check-sizes, on temporary SQLite files, or on PostgreSQL
 databases named after DATABASE_URL's, created and dropped) and fails if any page's query
@@ -480,8 +481,14 @@ def logged_in_admin():
 
 
 def wanted(only, name):
-    """Whether --only chooses the scenario `name`: any of its comma-separated parts."""
-    return not only or any(part and part in name for part in only.split(","))
+    """
+    Whether --only chooses the scenario `name`: any of its comma-separated parts, a part
+    within the name or, written =name, the whole name.
+    """
+    parts = [part for part in (only or "").split(",") if part]
+    return not parts or any(
+        part[1:] == name if part.startswith("=") else part in name for part in parts
+    )
 
 
 def run(args):

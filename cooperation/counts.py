@@ -175,7 +175,8 @@ def of_agreements(ids, using):
 def add(before, after, using):
     """Add what `after` counts and `before` did not (or take away), in one statement."""
     changes = [(*key, after[key] - before[key]) for key in before.keys() | after.keys()]
-    changes = [change for change in changes if change[3]]
+    # In one order, so that two writes that take locks on the same rows wait, not deadlock.
+    changes = sorted(change for change in changes if change[3])
     if not changes:
         return
     connection = connections[using]
