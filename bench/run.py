@@ -14,6 +14,11 @@ alone (no count, no related rows, no template), timed with a cursor. Then each e
 whole activity list (CSV, HXL, IATI XML, XLSX; see cooperation/exports.py) once: the time to
 its first byte, in all, and the rows a second it wrote (rows counted afterwards, untimed).
 
+--cold empties the cache before each timed request: what the first visitor after a change
+to a record gets, as the cache's keys change with the records (cooperation/cached.py).
+--only takes a part of a scenario's name, or several separated by commas; =name chooses
+that scenario alone.
+
 --check generates two small sets (--check-sizes, on temporary SQLite files, or on PostgreSQL
 databases named after DATABASE_URL's, created and dropped) and fails if any page's query
 count differs between them or any public page is larger than PAGE_LIMIT bytes, or when a
@@ -103,8 +108,15 @@ def parse():
             "reported) and no more requests are made."
         ),
     )
-    parser.add_argument("--only", help="Only scenarios whose name contains this.")
+    parser.add_argument(
+        "--only", help="Only scenarios whose name contains this, or one of these (a,b,c)."
+    )
     parser.add_argument("--output", type=Path, help="Base name of the .json and .md report.")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="Empty the cache before each request, as a change to a record does.",
+    )
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-sizes", type=int, nargs=2, default=[200, 600])
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)  # for --check's children
@@ -216,6 +228,10 @@ def scenarios():
         Scenario("facets status+year", activities(status="implementation", **year_2011)),
         Scenario("facet all organisations", activities(_facet="organisation")),
         Scenario("agreements kind", "/agreements/?kind=memorandum"),
+        Scenario(
+            "agreements signed year",
+            "/agreements/?signed_on_after=2015-01-01&signed_on_before=2015-12-31",
+        ),
         Scenario("search common", activities(q=COMMON_WORD)),
         Scenario("search rare", activities(q=RARE_WORD)),
         # A topic of generate_demo's, in the names of about one organisation in sixteen:
@@ -402,7 +418,8 @@ def time_floor(sql, params, budget):
     return sorted(samples)[len(samples) // 2]
 
 
-def measure(scenario, clients, requests, budget):
+def measure(scenario, clients, requests, budget, cold=False):
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import (
         CaptureQueriesContext,
@@ -434,6 +451,8 @@ def measure(scenario, clients, requests, budget):
         left = budget - (time.monotonic() - started)
         if left <= 0:
             break
+        if cold:
+            cache.clear()
         begun = time.perf_counter()
         try:
             with Deadline(left):
@@ -461,6 +480,17 @@ def logged_in_admin():
     return client
 
 
+def wanted(only, name):
+    """
+    Whether --only chooses the scenario `name`: any of its comma-separated parts, a part
+    within the name or, written =name, the whole name.
+    """
+    parts = [part for part in (only or "").split(",") if part]
+    return not parts or any(
+        part[1:] == name if part.startswith("=") else part in name for part in parts
+    )
+
+
 def run(args):
     from django.db import connection
     from django.test import Client, override_settings
@@ -476,15 +506,15 @@ def run(args):
     with override_settings(STORAGES=plain_static):
         clients = {"public": Client(), "admin": logged_in_admin()}
         for scenario in scenarios():
-            if args.only and args.only not in scenario.name:
+            if not wanted(args.only, scenario.name):
                 continue
-            result = measure(scenario, clients, args.requests, args.budget)
+            result = measure(scenario, clients, args.requests, args.budget, args.cold)
             results.append(result)
             print(format_row(result), flush=True)
         exported = []
         # --check compares query counts of pages; exports are timed only.
         chosen = [] if args.check_run else export_scenarios()
-        chosen = [s for s in chosen if not args.only or args.only in s.name]
+        chosen = [s for s in chosen if wanted(args.only, s.name)]
         if chosen:
             print("\n" + aligned(EXPORT_COLUMNS, EXPORT_WIDTHS))
         for scenario in chosen:
@@ -492,6 +522,7 @@ def run(args):
             print(aligned(export_cells(exported[-1]), EXPORT_WIDTHS), flush=True)
     return {
         "vendor": connection.vendor,
+        "cold": args.cold,
         "activities": Activity.objects.count(),
         "generated_seconds": generated,
         "requests": args.requests,

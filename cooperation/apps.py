@@ -37,6 +37,7 @@ class CooperationConfig(AppConfig):
             signal.connect(forget)
         post_init.connect(remember_publication, sender="cooperation.Activity")
         self.keep_partner_pairs()
+        self.keep_facet_counts()
 
     def keep_partner_pairs(self):
         from . import partners
@@ -52,3 +53,31 @@ class CooperationConfig(AppConfig):
         pre_delete.connect(partners.agreement_deleting, sender=Agreement)
         post_delete.connect(partners.agreement_deleted, sender=Agreement)
         m2m_changed.connect(partners.parties_changed, sender=Agreement.parties.through)
+
+    def keep_facet_counts(self):
+        from . import counts
+        from .models import Activity, Agreement, Area, Country, Organisation, Participation, Region
+
+        for model, saving, saved in [
+            (Activity, counts.activity_saving, counts.activity_saved),
+            (Agreement, counts.agreement_saving, counts.agreement_saved),
+        ]:
+            pre_save.connect(saving, sender=model)
+            post_save.connect(saved, sender=model)
+            pre_delete.connect(counts.record_deleting, sender=model)
+            post_delete.connect(counts.record_deleted, sender=model)
+        pre_save.connect(counts.participation_saving, sender=Participation)
+        post_save.connect(counts.participation_saved, sender=Participation)
+        pre_delete.connect(counts.participation_deleting, sender=Participation)
+        post_delete.connect(counts.participation_deleted, sender=Participation)
+        for links in [
+            Activity.areas.through,
+            Activity.countries.through,
+            Activity.regions.through,
+            Participation,
+            Agreement.parties.through,
+            Agreement.areas.through,
+        ]:
+            m2m_changed.connect(counts.links_changed, sender=links)
+        for model in [Area, Country, Region, Organisation]:
+            post_delete.connect(counts.value_deleted, sender=model)

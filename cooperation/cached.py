@@ -1,7 +1,7 @@
 """
 What the public may see, worked out once and kept in the cache until a record changes or
-MAX_AGE passes: the totals on the home page (at a million activities counting them takes
-longer than a page may), which organisations are public (the rule of
+MAX_AGE passes: the home page's totals of organisations and areas (those of activities and
+agreements are kept with the facet counts, counts.py), which organisations are public (the rule of
 OrganisationQuerySet.by_rule(), a query of some thirty subqueries that takes Django longer
 to build than the database to answer, asked by most pages several times), and the filter
 forms as written out for each query string (their few hundred options take longer to
@@ -22,7 +22,15 @@ MAX_AGE = 60
 
 
 def public_totals():
-    return cache.get_or_set(KEY, count_public, MAX_AGE)
+    """The home page's totals: activities and agreements from the table counts.py keeps."""
+    from .counts import ACTIVITIES, AGREEMENTS, totals
+
+    kept = totals()
+    return {
+        **cache.get_or_set(KEY, count_public, MAX_AGE),
+        "activity_count": kept.get(ACTIVITIES, 0),
+        "agreement_count": kept.get(AGREEMENTS, 0),
+    }
 
 
 def public_organisation_ids():
@@ -45,14 +53,12 @@ def find_public_organisations():
 
 
 def count_public():
-    from .models import Activity, Agreement, Area
+    from .models import Area
 
     return {
-        "activity_count": Activity.objects.public().count(),
         # The ids kept for every page: counting them again by the rule took 140 ms at a
         # million activities.
         "organisation_count": len(public_organisation_ids()),
-        "agreement_count": Agreement.objects.public().count(),
         "area_count": Area.objects.public().count(),
     }
 

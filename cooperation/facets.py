@@ -2,13 +2,13 @@
 Facets of a public list: for each of a few fields, its values with the number of records
 that have each under the list's other filters, as links that add or remove that value.
 
-Counting stops at a time budget for all facets of a page (FACET_TIME_LIMIT_MS, as
-Datasette's facet_time_limit_ms): on PostgreSQL each count runs with a statement timeout of
-what is left of it, in a transaction rolled back afterwards; on SQLite a progress handler
-interrupts it. A facet not counted in time lists its values without numbers and says so.
-Counts of the whole list, unfiltered, are kept in the cache (see cached.py) and counted
-within a larger budget (UNFILTERED_FACTOR); counts under filters are kept for the next
-page of the same filtered list.
+Counts of the whole list, unfiltered, are read from the table counts.py keeps in step with
+every write: a page with no filter counts nothing. Counts under filters stop at a time
+budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's facet_time_limit_ms):
+on PostgreSQL each count runs with a statement timeout of what is left of it, in a
+transaction rolled back afterwards; on SQLite a progress handler interrupts it. A facet not
+counted in time lists its values without numbers and says so. Counts under filters are
+kept in the cache for the next page of the same filtered list (see cached.py).
 """
 
 import dataclasses
@@ -27,6 +27,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from . import cached
+from .counts import stored as stored_counts
 from .models import (
     Activity,
     ActivityStatus,
@@ -50,9 +51,6 @@ ALL_LIMIT = 100
 ALL_PARAMETER = "_facet"
 #: Query parameters that place a page; a changed filter starts from the first.
 PAGE_PARAMETERS = ["page", "after", "before"]
-#: The unfiltered counts, kept in the cache for all visitors, may take this many times the
-#: page's budget; at a million activities some take longer, and are shown without counts.
-UNFILTERED_FACTOR = 10
 #: How often (in SQLite virtual machine steps) the deadline is checked.
 SQLITE_STEPS = 1_000
 
@@ -161,6 +159,10 @@ class Field:
         """(key, label) of every value, in the order to list them without counts."""
         raise NotImplementedError
 
+    def from_stored(self, pairs):
+        """(key, number) pairs from the table of unfiltered counts (counts.py)."""
+        return pairs
+
     def selected(self, query):
         return query.get(self.name, "")
 
@@ -234,6 +236,10 @@ class LinkField(Field):
         """The public values' primary keys and their keys in links, from the cache."""
         return dict(labels(self.model, self.key)["keys"])
 
+    def from_stored(self, pairs):
+        keys = {str(pk): key for pk, key in self.keys().items()}
+        return [(keys[value], n) for value, n in pairs if value in keys]
+
     def choices(self):
         return labels(self.model, self.key)["choices"]
 
@@ -273,6 +279,9 @@ class YearField(Field):
 
     def choices(self):
         return [(year, year) for year in labels(self.model, self.column)["years"]]
+
+    def from_stored(self, pairs):
+        return sorted(pairs, reverse=True)
 
     def selected(self, query):
         after, before = query.get(self.after, ""), query.get(self.before, "")
@@ -376,6 +385,15 @@ def agreement_fields():
             "slug",
             glossary="area",
         ),
+        YearField(
+            "signed_year",
+            "Year signed",
+            "signed_on",
+            "signed_on_after",
+            "signed_on_before",
+            Agreement,
+            glossary="year-signed",
+        ),
     ]
 
 
@@ -413,29 +431,10 @@ def find_labels(model, key):
     }
 
 
-def unfiltered_counts(list_name, make_fields, queryset, budget_ms):
-    """
-    The counts of the whole list by facet name, kept in the cache (see cached.py) for
-    MAX_AGE seconds or until a record changes: those missing are counted within
-    UNFILTERED_FACTOR times the page's budget; those that did not finish are None.
-    """
-    name = f"cooperation:facet-counts:{list_name}:{cached.version()}"
-    known = cache.get(name, {})
-    missing = [field for field in make_fields() if field.name not in known]
-    if not missing:
-        return known
-    budget = Budget(budget_ms * UNFILTERED_FACTOR)
-    # A count that did not finish is kept as None: tried again when the cache forgets it,
-    # not by every request.
-    found = dict.fromkeys(field.name for field in missing)
-    for field in missing:
-        try:
-            found[field.name] = budget.run(lambda field=field: field.count(queryset))
-        except OutOfTime:
-            break
-    known = {**known, **found}
-    cache.set(name, known, cached.MAX_AGE)
-    return known
+def unfiltered_counts(list_name, fields):
+    """The counts of the whole list by facet name, from the table counts.py keeps."""
+    found = stored_counts(list_name)
+    return {field.name: field.from_stored(found.get(field.name, [])) for field in fields}
 
 
 def facets(filterset, make_fields, list_name, query, budget_ms=None):
@@ -472,9 +471,7 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
             pass  # Counted for an earlier page, or None: not counted in time then.
         elif not active - set(field.parameters):
             if unfiltered is None:
-                unfiltered = unfiltered_counts(
-                    list_name, make_fields, filterset.queryset.all(), budget_ms
-                )
+                unfiltered = unfiltered_counts(list_name, fields)
             counts = unfiltered.get(field.name)
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)

@@ -620,8 +620,20 @@ class AgreementFilter(ListFilterSet):
         label="Area",
         empty_label="Any area",
     )
+    signed_on_after = django_filters.DateFilter(
+        field_name="signed_on",
+        lookup_expr="gte",
+        label="Signed on or after",
+        widget=date_input(),
+    )
+    signed_on_before = django_filters.DateFilter(
+        field_name="signed_on",
+        lookup_expr="lte",
+        label="Signed on or before",
+        widget=date_input(),
+    )
 
     class Meta:
         form = FilterForm
         model = Agreement
-        fields = ["q", "kind", "party", "area"]
+        fields = ["q", "kind", "party", "area", "signed_on_after", "signed_on_before"]

@@ -165,6 +165,12 @@ def sections():
                     "source gives it.",
                 ),
                 Entry(
+                    "year-signed",
+                    "Year signed",
+                    "The year an agreement was signed. A date known only to the month or the "
+                    "year counts in that year.",
+                ),
+                Entry(
                     "source",
                     "Source and citation",
                     "Every record rests on published documents (its sources); a citation "

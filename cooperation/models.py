@@ -1145,6 +1145,31 @@ class Participation(models.Model):
     natural_key.dependencies = ["cooperation.activity", "cooperation.organisation"]
 
 
+class FacetCount(models.Model):
+    """
+    How many published records of a public list have one value of one facet: the list's
+    facets and charts when no filter is set, and its total (facet "all"). Kept in step with
+    every write by cooperation/counts.py; never edited by hand.
+    """
+
+    list_name = models.CharField(max_length=20)
+    facet = models.CharField(max_length=30)
+    #: A choice's key, a year, or a record's primary key; "" for the total.
+    value = models.CharField(max_length=100, blank=True)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["list_name", "facet", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["list_name", "facet", "value"], name="%(app_label)s_%(class)s_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.list_name} {self.facet} {self.value}: {self.count}"
+
+
 class PartnerPair(models.Model):
     """
     Two organisations that take part in the same published activity or are parties to the

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.generic import DetailView, TemplateView
 from django_filters.views import FilterView
 
-from . import cached, charts, facets, glossary, history, paging
+from . import cached, charts, counts, facets, glossary, history, paging
 from .cached import public_totals
 from .filters import (
     ActivityFilter,
@@ -202,6 +202,23 @@ class FacetedListView(FilterListView):
     facet_fields = None
     list_name = ""
 
+    def paginate_queryset(self, queryset, page_size):
+        if not self.filtered:
+            # The whole list: its total is kept with its facet counts (counts.py).
+            total = counts.total(self.list_name)
+            self.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
+        return super().paginate_queryset(queryset, page_size)
+
+    @property
+    def filtered(self):
+        """Whether a filter or a search narrows the list (a sort or a page does not)."""
+        if not self.filterset.is_bound or not self.filterset.is_valid():
+            return self.filterset.is_bound
+        cleaned = self.filterset.form.cleaned_data
+        return any(
+            value not in (None, "", [], ()) for name, value in cleaned.items() if name != "sort"
+        )
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = self.request.GET
@@ -266,7 +283,7 @@ class HomeView(TemplateView):
         latest = Activity.objects.public().newest_first()[:LATEST_ACTIVITIES]
         # The list's facets unfiltered, from the cache: the charts of all activities.
         unfiltered = ActivityFilter(queryset=Activity.objects.public())
-        found = facets.facets(unfiltered, facets.chart_fields, "home", QueryDict())
+        found = facets.facets(unfiltered, facets.chart_fields, "activities", QueryDict())
         return super().get_context_data(
             latest_activities=latest.prefetch_related(participants(), "areas"),
             charts=charts_of(found, reverse("cooperation:activity-list")),

@@ -2,7 +2,6 @@ import datetime
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -123,17 +122,23 @@ def test_organisation_facet_counts_in_the_chosen_role(client, world):
     assert counts(found["organisation"]) == {"iom": 1, "easo": 1}
 
 
-def test_unfiltered_counts_past_their_limit_wait_for_the_cache(client, world, settings):
+def test_unfiltered_counts_read_from_the_table_whatever_the_budget(client, world, settings):
+    settings.FACET_TIME_LIMIT_MS = 0  # No time to count anything.
+    with CaptureQueriesContext(connection) as queries:
+        found = facets_of(activities(client))
+
+    assert all(facet.counted for facet in found.values())
+    assert counts(found["role"]) == {"implementing": 3, "funding": 2}
+    assert not any("GROUP BY" in query["sql"] for query in queries)
+    assert not any("COUNT(" in query["sql"].upper() for query in queries)
+
+
+def test_filtered_counts_past_their_limit_go_without_counts(client, world, settings):
     settings.FACET_TIME_LIMIT_MS = 0
-    assert not any(facet.counted for facet in facets_of(activities(client)).values())
+    found = facets_of(activities(client, status="implementation"))
 
-    settings.FACET_TIME_LIMIT_MS = 10_000
-    with CaptureQueriesContext(connection) as counting:
-        assert not any(facet.counted for facet in facets_of(activities(client)).values())
-    assert not any("GROUP BY" in query["sql"] for query in counting)
-
-    cache.clear()  # As when a record changes or the counts' minute is up.
-    assert all(facet.counted for facet in facets_of(activities(client)).values())
+    assert found["status"].counted  # Its own filter aside, the list is unfiltered.
+    assert not found["area"].counted
 
 
 def test_facet_links_add_and_remove_a_filter(client, world):
@@ -284,6 +289,25 @@ def test_filter_panel_folded_without_filters(client, world):
     assertContains(response, '<details class="filter-panel" id="filters">')
     content = response.content.decode()
     assert content.index('id="result-count"') < content.index('id="filters"')
+
+
+def test_agreement_year_signed_facet(client, world):
+    AgreementFactory(signed_on=datetime.date(2012, 1, 1), signed_on_precision="year")
+    AgreementFactory(signed_on=datetime.date(2012, 12, 31))
+    AgreementFactory(signed_on=None)
+    url = reverse("cooperation:agreement-list")
+
+    found = facets_of(client.get(url))
+    # The seed agreement of the world was signed in 2019; a year-only date counts in its year.
+    assert counts(found["signed_year"]) == {"2019": 1, "2012": 2}
+    option = next(o for o in found["signed_year"].everything if o.key == "2012")
+    assert option.url == "?signed_on_after=2012-01-01&signed_on_before=2012-12-31"
+
+    response = client.get(url + option.url)
+    assert response.context["result_count"] == 2
+    found = facets_of(response)
+    assert counts(found["kind"]) == {"working-arrangement": 2}
+    assert [o.key for o in found["signed_year"].options if o.active] == ["2012"]
 
 
 def test_agreement_list_facets(client, world):

@@ -15,6 +15,7 @@ from cooperation.models import (
     Area,
     Citation,
     Country,
+    FacetCount,
     Organisation,
     PartnerPair,
     Person,
@@ -52,7 +53,7 @@ def cooperation_models():
     return [
         model
         for model in apps.get_app_config("cooperation").get_models()
-        if model not in (SeedLoad, Country, PartnerPair)
+        if model not in (SeedLoad, Country, PartnerPair, FacetCount)
     ]
 
 

@@ -17,7 +17,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from cooperation import partners
+from cooperation import counts, partners
 from cooperation.models import (
     Activity,
     ActivityStatus,
@@ -212,6 +212,8 @@ class Command(BaseCommand):
         self.make_activities()
         partners.rebuild()
         self.say("partner pairs")
+        counts.rebuild()
+        self.say("facet counts")
         self.analyze()
         self.rebuild_search()
         self.say("done")

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import DeserializationError
 from django.db import IntegrityError, transaction
 
-from cooperation import partners, seed
+from cooperation import counts, partners, seed
 from cooperation.models import SeedLoad
 
 
@@ -112,8 +112,10 @@ class Command(BaseCommand):
                 self.reset(content, version)
             else:
                 self.load(json.loads(content), version)
-            # Saves as loaddata makes them are raw: the partner pairs are worked out anew.
+            # Saves as loaddata makes them are raw: the partner pairs are worked out anew, and
+            # the facet counts counted again (each save kept them, but a whole count is sure).
             partners.rebuild()
+            counts.rebuild()
 
     def reset(self, content, version):
         """Save every object as loaddata does: over the row with its natural key, if any."""

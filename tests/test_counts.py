@@ -1,0 +1,314 @@
+"""
+The facet counts of the unfiltered lists (cooperation/counts.py) stay what a fresh count
+says after every kind of write.
+"""
+
+import datetime
+
+import pytest
+import reversion
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from reversion.models import Version
+
+from cooperation import counts, facets
+from cooperation.models import (
+    Activity,
+    ActivityStatus,
+    Agreement,
+    AgreementKind,
+    FacetCount,
+    Participation,
+    Publication,
+    Role,
+)
+
+from .factories import (
+    ActivityFactory,
+    AgreementFactory,
+    AreaFactory,
+    OrganisationFactory,
+    ParticipationFactory,
+    RegionFactory,
+)
+from .test_imports import HEADER, confirm, editor, upload  # noqa: F401 (a fixture)
+
+pytestmark = pytest.mark.django_db
+
+
+def kept():
+    """The table as it is, rows of zero left out."""
+    return {
+        (row.list_name, row.facet, row.value): row.count
+        for row in FacetCount.objects.all()
+        if row.count
+    }
+
+
+def fresh():
+    """The table as a whole recount makes it; the kept table is put back afterwards."""
+    before = list(FacetCount.objects.all())
+    counts.rebuild()
+    result = kept()
+    FacetCount.objects.all().delete()
+    FacetCount.objects.bulk_create(before)
+    return result
+
+
+def counted_by_the_pages():
+    """Each facet of both lists counted over the public rows as a filtered page counts it."""
+    found = {}
+    for list_name, make_fields, model in [
+        ("activities", facets.activity_fields, Activity),
+        ("agreements", facets.agreement_fields, Agreement),
+    ]:
+        for field in make_fields():
+            found[list_name, field.name] = sorted(field.count(model.objects.public()))
+    return found
+
+
+def stored_as_the_pages_read_it():
+    found = {}
+    for list_name, make_fields in [
+        ("activities", facets.activity_fields),
+        ("agreements", facets.agreement_fields),
+    ]:
+        stored = counts.stored(list_name)
+        for field in make_fields():
+            found[list_name, field.name] = sorted(field.from_stored(stored.get(field.name, [])))
+    return found
+
+
+def assert_exact():
+    assert kept() == fresh()
+    assert stored_as_the_pages_read_it() == counted_by_the_pages()
+    assert counts.totals().get("activities", 0) == Activity.objects.public().count()
+    assert counts.totals().get("agreements", 0) == Agreement.objects.public().count()
+
+
+@pytest.fixture
+def world():
+    iom, easo, unhcr = (OrganisationFactory(slug=slug) for slug in ["iom", "easo", "unhcr"])
+    training, borders = AreaFactory(slug="training"), AreaFactory(slug="borders")
+    sahel = RegionFactory(slug="sahel")
+    agreement = AgreementFactory(kind=AgreementKind.MEMORANDUM, parties=[iom, easo])
+    agreement.areas.add(training)
+    first = ActivityFactory(
+        status=ActivityStatus.PIPELINE,
+        start_date=datetime.date(2019, 3, 1),
+        areas=[training],
+        countries=["FR"],
+        regions=[sahel],
+        agreement=agreement,
+    )
+    second = ActivityFactory(start_date=datetime.date(2020, 1, 1), areas=[training, borders])
+    draft = ActivityFactory(publication=Publication.DRAFT, areas=[borders], countries=["DE"])
+    for activity, organisation, role in [
+        (first, iom, Role.FUNDING),
+        (first, iom, Role.IMPLEMENTING),
+        (first, easo, Role.IMPLEMENTING),
+        (second, unhcr, Role.IMPLEMENTING),
+        (draft, iom, Role.FUNDING),
+    ]:
+        ParticipationFactory(activity=activity, organisation=organisation, role=role)
+    assert_exact()
+    return locals()
+
+
+def test_made_records_are_counted(world):
+    assert kept()[("activities", "organisation", str(world["iom"].pk))] == 1  # Once, two roles.
+    assert kept()[("activities", "area", str(world["training"].pk))] == 2
+    assert kept()[("agreements", "kind", AgreementKind.MEMORANDUM)] == 1
+    assert ("activities", "area", str(world["borders"].pk)) in kept()
+
+
+def test_activity_saves(world):
+    first = world["first"]
+    first.status = ActivityStatus.CLOSED
+    first.start_date = datetime.date(2012, 1, 1)
+    first.start_date_precision = "year"
+    first.agreement = None
+    first.save()
+    assert_exact()
+    assert kept()[("activities", "start_year", "2012")] == 1
+
+    first.agreement = world["agreement"]
+    first.save(update_fields=["agreement"])
+    assert_exact()
+
+
+@pytest.mark.parametrize("model", ["activity", "agreement"])
+def test_publish_and_return_to_draft(world, model):
+    record = world["first"] if model == "activity" else world["agreement"]
+    record.return_to_draft()
+    assert_exact()
+    record.publication = Publication.PUBLISHED
+    record.save()
+    assert_exact()
+    draft = world["draft"]
+    draft.publication = Publication.PUBLISHED
+    draft.save()
+    assert_exact()
+
+
+def test_deletes(world):
+    world["second"].delete()
+    assert_exact()
+    Activity.objects.filter(pk=world["first"].pk).delete()  # As the admin's delete action.
+    assert_exact()
+    world["agreement"].delete()
+    assert_exact()
+    world["borders"].delete()  # Its links go without a signal.
+    assert_exact()
+
+
+def test_link_changes_from_either_side(world):
+    first, second, draft = world["first"], world["second"], world["draft"]
+    training, borders, sahel = world["training"], world["borders"], world["sahel"]
+    first.areas.add(borders)
+    assert_exact()
+    first.areas.remove(training)
+    assert_exact()
+    second.areas.clear()
+    assert_exact()
+    first.countries.set(["DE", "IT"])
+    assert_exact()
+    first.regions.clear()
+    assert_exact()
+    borders.activities.add(second, draft)
+    assert_exact()
+    borders.activities.remove(first)
+    assert_exact()
+    training.activities.clear()
+    assert_exact()
+    sahel.activities.set([second])
+    assert_exact()
+
+
+def test_participation_writes(world):
+    first, second = world["first"], world["second"]
+    iom, easo, unhcr = world["iom"], world["easo"], world["unhcr"]
+    made = Participation.objects.create(activity=second, organisation=iom, role=Role.FUNDING)
+    assert_exact()
+    made.organisation = easo
+    made.save()
+    assert_exact()
+    made.activity = first
+    made.role = Role.EXTENDING
+    made.save()
+    assert_exact()
+    made.delete()
+    assert_exact()
+    first.participations.filter(organisation=iom).delete()
+    assert_exact()
+    second.organisations.add(easo, through_defaults={"role": Role.ACCOUNTABLE})
+    assert_exact()
+    second.organisations.remove(unhcr)
+    assert_exact()
+    easo.activities.clear()
+    assert_exact()
+
+
+def test_agreement_writes(world):
+    agreement, iom, unhcr = world["agreement"], world["iom"], world["unhcr"]
+    agreement.kind = AgreementKind.OTHER
+    agreement.signed_on = None
+    agreement.save()
+    assert_exact()
+    agreement.parties.add(unhcr)
+    agreement.parties.remove(iom)
+    agreement.areas.clear()
+    assert_exact()
+    unhcr.agreements.clear()
+    assert_exact()
+    other = AgreementFactory(parties=[iom, unhcr])
+    assert_exact()
+    other.delete()
+    assert_exact()
+
+
+def test_organisation_deleted_with_its_party_links(world):
+    lone = OrganisationFactory()
+    world["agreement"].parties.add(lone)
+    assert_exact()
+    lone.delete()
+    assert_exact()
+
+
+def test_a_rolled_back_write_leaves_the_counts(world):
+    before = kept()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        world["first"].areas.add(world["borders"])
+        Participation.objects.create(
+            activity=world["first"], organisation=world["iom"], role=Role.FUNDING
+        )  # Already there: refused.
+    assert kept() == before
+    assert_exact()
+
+
+def test_revert_and_recover_versions(world):
+    first = world["first"]
+    with reversion.create_revision():
+        first.save()
+    with reversion.create_revision():
+        first.status = ActivityStatus.CLOSED
+        first.save()
+        first.areas.set([world["borders"]])
+    assert_exact()
+    Version.objects.get_for_object(first).last().revert()  # Raw saves, then set().
+    assert_exact()
+    assert kept()[("activities", "status", ActivityStatus.PIPELINE)] == 1
+
+    pk = first.pk
+    first.delete()
+    assert_exact()
+    Version.objects.get_deleted(Activity).get(object_id=str(pk)).revert()
+    assert_exact()
+
+
+def test_import_preview_and_confirmation(editor, world):  # noqa: F811
+    content = (
+        HEADER
+        + f"New,{world['second'].slug},closed,2011,,iom:implementing,borders,FR,draft\n"
+        + "Added,added-by-import,pipeline,,,easo:funding,training,,draft\n"
+    ).encode()
+    preview = upload(editor, Activity, content)  # A dry run, rolled back.
+    assert_exact()
+    confirm(editor, Activity, preview)
+    assert Activity.objects.get(slug=world["second"].slug).status == "closed"
+    assert_exact()
+
+
+def test_admin_publish_action(admin_client, world):
+    response = admin_client.post(
+        reverse("admin:cooperation_activity_changelist"),
+        {"action": "return_to_draft", "_selected_action": [world["first"].pk]},
+    )
+    assert response.status_code == 302
+    assert not Activity.objects.get(pk=world["first"].pk).is_published
+    assert_exact()
+
+
+def test_bulk_writes_are_counted_by_the_command(world, capsys):
+    Activity.objects.filter(pk=world["draft"].pk).update(publication=Publication.PUBLISHED)
+    assert kept() != fresh()  # update() sends no signal.
+
+    call_command("rebuild_facet_counts")
+
+    assert_exact()
+    assert "3 published activities" in capsys.readouterr().out
+
+
+def test_unfiltered_pages_read_the_table(client, world):
+    FacetCount.objects.filter(facet="status").update(count=7)  # Not a real count: read back.
+    response = client.get(reverse("cooperation:activity-list"))
+    found = {facet.name: facet for facet in response.context["facets"]}
+    assert {o.key: o.count for o in found["status"].everything} == {
+        "pipeline": 7,
+        "implementation": 7,
+    }
+    assert response.context["result_count"] == 2
+    home = client.get(reverse("cooperation:home"))
+    assert home.context["activity_count"] == 2
+    assert home.context["agreement_count"] == 1
