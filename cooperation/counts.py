@@ -250,6 +250,12 @@ def stored(list_name, using="default"):
     return found
 
 
+def of_value(list_name, facet, value, using="default"):
+    """The number of published records of a list with one value of one facet."""
+    rows = FacetCount.objects.using(using).filter(list_name=list_name, facet=facet)
+    return rows.filter(value=str(value)).values_list("count", flat=True).first() or 0
+
+
 def total(list_name, using="default"):
     return totals(using).get(list_name, 0) if list_name else 0
 

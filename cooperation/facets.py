@@ -437,6 +437,29 @@ def unfiltered_counts(list_name, fields):
     return {field.name: field.from_stored(found.get(field.name, [])) for field in fields}
 
 
+def narrowed_count(make_fields, list_name, filterset, query):
+    """
+    The number of rows of a list narrowed by one value of one facet and nothing else
+    (?area=training, ?status=pipeline, a start year), from the table of unfiltered counts;
+    None for any other filter.
+    """
+    active = active_names(filterset)
+    for field in make_fields():
+        key = field.selected(query)
+        if key and active == set(field.parameters):
+            if any(len(query.getlist(name)) != 1 for name in field.parameters):
+                return None
+            return dict(field.from_stored(stored_counts(list_name).get(field.name, []))).get(key, 0)
+    return None
+
+
+def active_names(filterset):
+    """The filters that narrow a bound, valid filterset's list (a sort does not)."""
+    cleaned = filterset.form.cleaned_data if filterset.is_bound else {}
+    empty = (None, "", [], ())
+    return {name for name, value in cleaned.items() if value not in empty and name != "sort"}
+
+
 def facets(filterset, make_fields, list_name, query, budget_ms=None):
     """
     The facets of a bound, valid `filterset`'s list, each counted under the other filters
@@ -452,11 +475,7 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
             field.organisation = cleaned.get("organisation")
         if isinstance(field, OrganisationField):
             field.role = cleaned.get("role") or None
-    active = {
-        name
-        for name, value in cleaned.items()
-        if value not in (None, "", [], ()) and name != "sort"
-    }
+    active = active_names(filterset)
     unfiltered = None
     showing_all = query.get(ALL_PARAMETER, "")
     # Counts under filters, kept for the next page of the same list, until a record changes.

@@ -56,10 +56,16 @@ class Excerpt:
     plural: str
 
     @classmethod
-    def of(cls, queryset, size, list_name, query, noun, plural, counted=None):
-        """`counted` is the same rows as `queryset` in a form that counts faster, if any."""
+    def of(cls, queryset, size, list_name, query, noun, plural, counted=None, count=None):
+        """
+        `counted` is the same rows as `queryset` in a form that counts faster, if any;
+        `count` their number, where it is known without counting (counts.py).
+        """
         url = f"{reverse(f'cooperation:{list_name}')}?{urlencode(query)}"
-        count = paging.bounded_count(queryset if counted is None else counted)
+        if count is None:
+            count = paging.bounded_count(queryset if counted is None else counted)
+        else:
+            count = min(count, paging.COUNT_LIMIT + 1)
         return cls(list(queryset[:size]), count, url, noun, plural)
 
     @property
@@ -82,10 +88,11 @@ class Excerpt:
         return f"All {self.count:,} {self.plural}"
 
 
-def latest(listed, linked, list_name, list_query, noun, plural):
+def latest(listed, linked, list_name, list_query, noun, plural, stored=None):
     """
     The latest rows of the public list `listed` that are linked to a record, for its page:
-    `linked(queryset, counting)` narrows a list to them (see models.linked).
+    `linked(queryset, counting)` narrows a list to them (see models.linked). `stored` is
+    (list, facet, value) where the table of counts holds how many there are (counts.py).
     """
     return Excerpt.of(
         linked(listed, False),
@@ -95,17 +102,20 @@ def latest(listed, linked, list_name, list_query, noun, plural):
         noun,
         plural,
         counted=linked(listed.order_by(), True),
+        count=counts.of_value(*stored) if stored else None,
     )
 
 
-def latest_activities(linked, list_query, *prefetches):
+def latest_activities(linked, list_query, *prefetches, stored=None):
     listed = Activity.objects.public().newest_first().prefetch_related(*prefetches)
-    return latest(listed, linked, "activity-list", list_query, "activity", "activities")
+    stored = stored and (counts.ACTIVITIES, *stored)
+    return latest(listed, linked, "activity-list", list_query, "activity", "activities", stored)
 
 
-def latest_agreements(linked, list_query):
+def latest_agreements(linked, list_query, stored=None):
     listed = Agreement.objects.public()
-    return latest(listed, linked, "agreement-list", list_query, "agreement", "agreements")
+    stored = stored and (counts.AGREEMENTS, *stored)
+    return latest(listed, linked, "agreement-list", list_query, "agreement", "agreements", stored)
 
 
 def linked_to_record(relation, record):
@@ -203,9 +213,17 @@ class FacetedListView(FilterListView):
     list_name = ""
 
     def paginate_queryset(self, queryset, page_size):
+        # The whole list, or the list narrowed by one facet's value: its total is kept with
+        # the facet counts (counts.py).
         if not self.filtered:
-            # The whole list: its total is kept with its facet counts (counts.py).
             total = counts.total(self.list_name)
+        elif not self.filterset.is_valid():
+            total = None
+        else:
+            total = facets.narrowed_count(
+                self.facet_fields, self.list_name, self.filterset, self.request.GET
+            )
+        if total is not None:
             self.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
         return super().paginate_queryset(queryset, page_size)
 
@@ -343,9 +361,12 @@ class OrganisationDetailView(PublicDetailView):
                 lambda activities, counting: activities.involving(organisation, None, counting),
                 query,
                 own_roles,
+                stored=("organisation", organisation.pk),
             ),
             agreements=latest_agreements(
-                linked_to_record("parties", organisation), {"party": organisation.slug}
+                linked_to_record("parties", organisation),
+                {"party": organisation.slug},
+                stored=("party", organisation.pk),
             ),
             partners=Excerpt.of(
                 partners,
@@ -372,9 +393,15 @@ class AreaDetailView(PublicDetailView):
         query = {"area": area.slug}
         return super().get_context_data(
             activities=latest_activities(
-                linked_to_record("areas", area), query, participants(), "areas"
+                linked_to_record("areas", area),
+                query,
+                participants(),
+                "areas",
+                stored=("area", area.pk),
             ),
-            agreements=latest_agreements(linked_to_record("areas", area), query),
+            agreements=latest_agreements(
+                linked_to_record("areas", area), query, stored=("area", area.pk)
+            ),
             **kwargs,
         )
 
@@ -395,6 +422,7 @@ class RegionDetailView(PublicDetailView):
                 {"region": region.slug},
                 participants(),
                 "areas",
+                stored=("region", region.pk),
             ),
             **kwargs,
         )

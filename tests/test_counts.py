@@ -312,3 +312,72 @@ def test_unfiltered_pages_read_the_table(client, world):
     home = client.get(reverse("cooperation:home"))
     assert home.context["activity_count"] == 2
     assert home.context["agreement_count"] == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"area": "training"}, 2),
+        ({"area": "borders"}, 1),  # The draft is not counted.
+        ({"organisation": "iom"}, 1),  # Once, in two roles.
+        ({"status": "pipeline"}, 1),
+        ({"role": "implementing"}, 2),
+        ({"country": "FR"}, 1),
+        ({"region": "sahel"}, 1),
+        ({"start_date_after": "2020-01-01", "start_date_before": "2020-12-31"}, 1),
+    ],
+)
+def test_list_narrowed_by_one_facet_value_reads_its_number_from_the_table(
+    client, world, query, expected
+):
+    url = reverse("cooperation:activity-list")
+    assert client.get(url, query).context["result_count"] == expected
+
+    row = FacetCount.objects.filter(list_name="activities").exclude(facet="all")
+    row.update(count=7)  # Not a real count: read back.
+    assert client.get(url, query).context["result_count"] == 7
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"area": "training", "status": "pipeline"},  # Two filters.
+        {"q": "training"},  # Not a facet.
+        {"organisation": "iom", "role": "funding"},  # A role of the organisation.
+        {"start_date_after": "2020-01-01"},  # Not a year.
+    ],
+)
+def test_other_filters_are_counted(client, world, query):
+    url = reverse("cooperation:activity-list")
+    expected = client.get(url, query).context["result_count"]
+    FacetCount.objects.exclude(facet="all").update(count=7)
+
+    assert client.get(url, query).context["result_count"] == expected != 7
+
+
+@pytest.mark.parametrize(
+    ("name", "record", "stored"),
+    [
+        ("area-detail", "training", [("activities", "area"), ("agreements", "area")]),
+        ("region-detail", "sahel", [("activities", "region")]),
+        ("organisation-detail", "iom", [("activities", "organisation"), ("agreements", "party")]),
+    ],
+)
+def test_record_pages_read_their_numbers_from_the_table(client, world, name, record, stored):
+    url = reverse(f"cooperation:{name}", args=[world[record].slug])
+    response = client.get(url)
+    assert (
+        response.context["activities"].count
+        == Activity.objects.public()
+        .filter(pk__in=[a.pk for a in response.context["activities"].rows])
+        .count()
+    )
+
+    for list_name, facet in stored:
+        FacetCount.objects.filter(
+            list_name=list_name, facet=facet, value=str(world[record].pk)
+        ).update(count=7)  # Not a real count: read back.
+    response = client.get(url)
+
+    for list_name, _ in stored:
+        assert response.context[list_name].count == 7

@@ -1157,11 +1157,11 @@ def populate(size):
 QUERIES = [
     # With a cold cache: a page that names organisations first reads which are public, once
     # until a record changes (cached.py), then filters by their ids.
-    # Which organisations are public, two counts (organisations, areas), the totals of
+    # Which organisations are public (their number too), the count of areas, the totals of
     # activities and agreements (counts.py), the activities, their participants and their
     # areas; for the charts, the unfiltered counts (counts.py), the public areas, the first
     # and last start dates.
-    ("home", 11),
+    ("home", 10),
     # The total (counts.py), page, participants, areas; the area, country and region
     # options; the facets unfiltered: the counts (counts.py), the public areas,
     # organisations, countries and regions, the first and last start dates.
@@ -1173,14 +1173,14 @@ QUERIES = [
     ("organisation-list", 3),
     # Organisation with parent, children, former names, citations, publishers; how many
     # activities and agreements it has links to (models.linked); the latest activities, its
-    # roles in them, their count; the latest agreements, their count; partners, their count
-    # (from the partner pairs).
+    # roles in them, their number (counts.py); the latest agreements, their number
+    # (counts.py); partners, their count (from the partner pairs).
     ("organisation-detail", 15),
     # Count, page.
     ("area-list", 2),
     # Area, citations, publishers; how many activities and agreements it has links to; the
-    # latest agreements, their count; the latest activities, their participants and areas,
-    # their count.
+    # latest agreements, their number (counts.py); the latest activities, their participants
+    # and areas, their number (counts.py).
     ("area-detail", 12),
     # Count, page.
     ("region-list", 2),
