@@ -28,10 +28,12 @@ choice, a year, a record's primary key); the page shows those that are public.
 
 from collections import Counter
 
+from django.core.cache import cache
 from django.db import connections, transaction
 from django.db.models import Count, QuerySet
 from django.db.models.functions import ExtractYear
 
+from . import cached
 from .models import (
     Activity,
     Agreement,
@@ -45,6 +47,7 @@ from .models import (
 )
 
 ACTIVITIES, AGREEMENTS = "activities", "agreements"
+STORED_KEY = "cooperation:stored-counts:{}"
 #: The facet that holds a list's total, with the value "".
 TOTAL = "all"
 PUBLISHED = Publication.PUBLISHED
@@ -192,6 +195,14 @@ def add(before, after, using):
             f"DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
             [part for change in changes for part in change],
         )
+    forget(using)
+
+
+def forget(using):
+    """Drop the counts kept in the cache: now, and again once the write is committed."""
+    keys = [STORED_KEY.format(list_name) for list_name in [ACTIVITIES, AGREEMENTS]]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys), using=using)
 
 
 def rebuild(using="default"):
@@ -239,10 +250,22 @@ def rebuild(using="default"):
             for (list_name, facet, value), n in counts.items()
             if n
         )
+    forget(using)
 
 
 def stored(list_name, using="default"):
-    """The counts of a list by facet: {facet: [(value, count), ...]}, counts above zero."""
+    """
+    The counts of a list by facet: {facet: [(value, count), ...]}, counts above zero; kept
+    in the cache until a write changes them (the organisation facet alone is 2,000 rows at
+    a million activities: reading them took 20 ms of every unfiltered page).
+    """
+    if using != "default":
+        return read_stored(list_name, using)
+    key = STORED_KEY.format(list_name)
+    return cache.get_or_set(key, lambda: read_stored(list_name, using), cached.MAX_AGE)
+
+
+def read_stored(list_name, using):
     found = {}
     rows = FacetCount.objects.using(using).filter(list_name=list_name, count__gt=0).order_by()
     for facet, value, n in rows.values_list("facet", "value", "count"):

@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 import reversion
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -302,6 +303,7 @@ def test_bulk_writes_are_counted_by_the_command(world, capsys):
 
 def test_unfiltered_pages_read_the_table(client, world):
     FacetCount.objects.filter(facet="status").update(count=7)  # Not a real count: read back.
+    cache.clear()  # As update() sends no signal to drop what the cache keeps.
     response = client.get(reverse("cooperation:activity-list"))
     found = {facet.name: facet for facet in response.context["facets"]}
     assert {o.key: o.count for o in found["status"].everything} == {
@@ -335,6 +337,7 @@ def test_list_narrowed_by_one_facet_value_reads_its_number_from_the_table(
 
     row = FacetCount.objects.filter(list_name="activities").exclude(facet="all")
     row.update(count=7)  # Not a real count: read back.
+    cache.clear()
     assert client.get(url, query).context["result_count"] == 7
 
 
@@ -351,6 +354,7 @@ def test_other_filters_are_counted(client, world, query):
     url = reverse("cooperation:activity-list")
     expected = client.get(url, query).context["result_count"]
     FacetCount.objects.exclude(facet="all").update(count=7)
+    cache.clear()
 
     assert client.get(url, query).context["result_count"] == expected != 7
 
@@ -377,7 +381,20 @@ def test_record_pages_read_their_numbers_from_the_table(client, world, name, rec
         FacetCount.objects.filter(
             list_name=list_name, facet=facet, value=str(world[record].pk)
         ).update(count=7)  # Not a real count: read back.
+    cache.clear()
     response = client.get(url)
 
     for list_name, _ in stored:
         assert response.context[list_name].count == 7
+
+
+def test_counts_kept_in_the_cache_follow_each_write(client, world):
+    assert counts.stored("activities") == counts.read_stored("activities", "default")
+    world["second"].areas.remove(world["borders"])
+
+    assert counts.stored("activities") == counts.read_stored("activities", "default")
+    found = {
+        facet.name: facet
+        for facet in client.get(reverse("cooperation:activity-list")).context["facets"]
+    }
+    assert {o.key: o.count for o in found["area"].everything} == {"training": 2}
