@@ -30,15 +30,19 @@ for organisations, and for activities by their organisations, reads both indexes
 former names are a few rows, read once per query, never once per row listed.
 """
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db import NotSupportedError, connections
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.where import WhereNode
+
+from . import cached, models
 
 #: A word: a run of Unicode letters and digits (not the underscore, as neither engine
 #: counts it as part of a word).
@@ -96,17 +100,24 @@ def activities(queryset, text, counting=False):
     # A count on SQLite stops sooner reading the matches than walking; PostgreSQL tests each
     # row's vector faster than it reads the matches, for a page and for a count.
     walk = vendor == "postgresql" or not counting
-    common = walk and _common(queryset.db, words)
+    extent = _extent(queryset.db, words) if walk else []
+    common = extent and min(found for found, _ in extent) >= models.FEW_LINKS
     if common and not counting:
         # Found in thousands of activities: walk the list in its own order and test each
         # row, which finds a page within a few hundred rows (see models.FEW_LINKS).
         return queryset.filter(_each_row_holds(vendor, terms))
     condition = Q()
-    for text_ids, participants in words:
+    for index, (text_ids, participants) in enumerate(words):
         if common:
             # PostgreSQL's count: the COUNT_LIMIT rows a bounded count reads are found
-            # sooner with the organisations' participations hashed once than probed per row.
-            condition &= Q(_own_text(text_ids)) | Q(pk__in=participants)
+            # sooner with the organisations' participations hashed once than probed per
+            # row, unless they are many (a word in 125 names had 200,000 at a million
+            # activities: hashing them took 480 ms, probing 190 ms).
+            through_organisations = extent[index][1]
+            if through_organisations >= models.FEW_LINKS:
+                condition &= Q(_own_text(text_ids)) | Q(_participates(vendor, terms[index]))
+            else:
+                condition &= Q(_own_text(text_ids)) | Q(pk__in=participants)
             continue
         # One set of ids per word, text matches and participations together: an OR of
         # an IN and an EXISTS would make SQLite visit every activity to test both.
@@ -147,27 +158,36 @@ def _each_row_holds(vendor, terms):
     """
     condition = Q()
     for term in terms:
-        organisation_ids = _matching(vendor, ORGANISATIONS, [term])
         text_ids = _matching(vendor, ACTIVITIES, [term])
         if vendor == "postgresql":
             own_text = _own_text(text_ids)
-            # OFFSET 0 keeps PostgreSQL from turning the probe into a hash of every
-            # participation of those organisations, which is what it would otherwise pick.
-            organisation, fence = "organisation_id", " OFFSET 0"
         else:
             # `id + 0` is not the key: SQLite cannot read the matches as the list's rows,
             # so it walks the list in its own order and looks each row up among them.
             own_text = RowSQL(f'{{row}}."id" + 0 IN ({text_ids.sql})', text_ids.params)
-            # `+ 0` again: probe by the row's activity, then test the organisation.
-            organisation, fence = "organisation_id + 0", ""
-        participant = RowSQL(
-            "EXISTS (SELECT 1 FROM cooperation_participation "
-            'WHERE activity_id = {row}."id" '
-            f"AND {organisation} IN ({organisation_ids.sql}){fence})",
-            organisation_ids.params,
-        )
-        condition &= Q(own_text) | Q(participant)
+        condition &= Q(own_text) | Q(_participates(vendor, term))
     return condition
+
+
+def _participates(vendor, term):
+    """
+    The condition that an organisation whose name holds `term` takes part in the row's
+    activity, probed through the row's own few participations.
+    """
+    organisation_ids = _matching(vendor, ORGANISATIONS, [term])
+    if vendor == "postgresql":
+        # OFFSET 0 keeps PostgreSQL from turning the probe into a hash of every
+        # participation of those organisations, which is what it would otherwise pick.
+        organisation, fence = "organisation_id", " OFFSET 0"
+    else:
+        # `+ 0`: probe by the row's activity, then test the organisation.
+        organisation, fence = "organisation_id + 0", ""
+    return RowSQL(
+        "EXISTS (SELECT 1 FROM cooperation_participation "
+        'WHERE activity_id = {row}."id" '
+        f"AND {organisation} IN ({organisation_ids.sql}){fence})",
+        organisation_ids.params,
+    )
 
 
 def organisations(queryset, text, counting=False):
@@ -297,24 +317,31 @@ def _word_matches(vendor, term):
     return _matching(vendor, ACTIVITIES, [term]), participants
 
 
-def _common(db, words):
+def _extent(db, words):
     """
-    Whether each word (as _word_matches() gives it) is in at least FEW_LINKS activities,
-    by their text or their organisations: one query, whose counts stop there.
+    For each word (as _word_matches() gives it), in how many activities it is found by
+    their text or their organisations, and by their organisations alone, each counted up
+    to FEW_LINKS: one query. Kept in the cache for a minute, as a page asks three times
+    (its rows, their number, its facets), and only how a query is written depends on it,
+    never what it finds.
     """
-    from .models import FEW_LINKS
+    counts, params = [], []
+    for text_ids, participants in words:
+        found = f"{text_ids.sql} UNION ALL {participants.sql}"
+        for sql in [found, participants.sql]:
+            counts.append(f"(SELECT COUNT(*) FROM ({sql} LIMIT {models.FEW_LINKS}) found)")
+        params += [*text_ids.params, *participants.params, *participants.params]
+    sql = f"SELECT {', '.join(counts)}"
+    digest = hashlib.sha256(repr((db, sql, params)).encode()).hexdigest()
+    key = f"cooperation:search-extent:{digest}"
 
-    counts = [
-        f"(SELECT COUNT(*) FROM ({text_ids.sql} UNION ALL {participants.sql} "
-        f"LIMIT {FEW_LINKS}) found)"
-        for text_ids, participants in words
-    ]
-    params = [
-        param for text_ids, participants in words for param in text_ids.params + participants.params
-    ]
-    with connections[db].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(counts)}", params)
-        return min(cursor.fetchone()) >= FEW_LINKS
+    def count():
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        return list(zip(row[::2], row[1::2], strict=True))
+
+    return cache.get_or_set(key, count, cached.MAX_AGE)
 
 
 def _matching(vendor, index, terms):

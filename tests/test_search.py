@@ -445,14 +445,14 @@ def test_activity_list_search_query_count_pinned(client, django_assert_num_queri
         ParticipationFactory(activity=activity)
         ParticipationFactory(activity=activity)
 
-    # Whether the word is common (asked again for the count on PostgreSQL, which counts
-    # common words as it lists them), the count up to the relevance limit, the ids, their
-    # scores, the page, participants, areas; the area, country and region options; the
-    # eight facets counted under the search (on PostgreSQL each asks again whether the word
-    # is common, and runs in a savepoint with its own statement timeout: four more), which
+    # Whether the word is common (once: the count and the facets on PostgreSQL, which count
+    # common words as they list them, find the answer in the cache), the count up to the
+    # relevance limit, the ids, their scores, the page, participants, areas; the area,
+    # country and region options; the eight facets counted under the search (on PostgreSQL
+    # each runs in a savepoint with its own statement timeout: four queries each), which
     # organisations are public, the public areas, organisations, countries and regions, the
     # first and last start dates.
-    with django_assert_num_queries(25 if connection.vendor == "sqlite" else 26 + 8 * (1 + 4)):
+    with django_assert_num_queries(25 if connection.vendor == "sqlite" else 25 + 8 * 4):
         response = page(client, "activity-list", q="training")
 
     assert len(titles(response)) == min(size, 25)
