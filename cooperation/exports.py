@@ -522,12 +522,20 @@ def taken(buffer):
     return text
 
 
+#: The byte order mark that tells a spreadsheet program a CSV file is UTF-8 (Excel reads it
+#: as its ANSI code page without one, and garbles every accent).
+BYTE_ORDER_MARK = "\ufeff"
+
+
 def csv_lines(table, rows, context, hxl=False):
     """
-    The CSV of `rows`, about WRITE_SIZE characters a string; with `hxl`, HXL's hashtag row
-    under the header.
+    The CSV of `rows`, about WRITE_SIZE characters a string, after a byte order mark for
+    spreadsheet programs. With `hxl`, HXL's hashtag row under the header and no byte order
+    mark: HXL is read by HXL tools, and libhxl keeps a mark as part of the first header.
     """
     buffer = io.StringIO()
+    if not hxl:
+        buffer.write(BYTE_ORDER_MARK)
     writerow = csv.writer(buffer).writerow
     writerow(map(escape_formula, table.header()))
     if hxl:

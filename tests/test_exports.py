@@ -1,3 +1,4 @@
+import codecs
 import csv
 import datetime
 import io
@@ -40,7 +41,10 @@ def body(response):
 
 
 def csv_rows(response):
-    return list(csv.reader(io.StringIO(body(response).decode())))
+    """The rows of a CSV export, which starts with UTF-8's byte order mark."""
+    content = body(response)
+    assert content.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 def activity(title, organisations=(), areas=(), **fields):
@@ -117,6 +121,18 @@ def test_csv_has_the_filtered_rows_in_the_list_order_without_drafts(client, list
     assert old["countries"] == "FR"
     assert old["start"] == "2019-01-02"
     assert old["citations"] == "“work together on training” (Press release)"
+
+
+def test_csv_starts_with_a_byte_order_mark_so_spreadsheets_read_accents(client, listed):
+    activity("Coopération à Genève")
+
+    content = body(client.get("/activities.csv"))
+    dumped = body(client.get("/organisations.csv"))
+
+    assert content.startswith(codecs.BOM_UTF8 + b"url,title,")
+    assert content.count(codecs.BOM_UTF8) == 1
+    assert "Coopération à Genève" in content.decode("utf-8-sig")
+    assert dumped.startswith(codecs.BOM_UTF8 + b"url,")
 
 
 def test_csv_of_a_search_is_in_the_order_of_relevance_as_the_page(client, listed):
@@ -265,6 +281,8 @@ def test_hxl_export_reads_back_with_libhxl(client, listed):
     dataset = hxl.data(io.BytesIO(content), hxl.InputOptions(allow_local=True))
     tags = [str(column) for column in dataset.columns]
     rows = list(dataset)
+    assert not content.startswith(codecs.BOM_UTF8)  # libhxl would keep it in a header
+    assert dataset.columns[0].header == "url"
     assert {"#activity+title", "#org+name+implementing", "#country+code", "#sector"} <= set(tags)
     assert "#date+start" in tags
     assert [row.get("#activity+title") for row in rows] == ["New", "Old"]
@@ -401,6 +419,7 @@ def test_list_pages_link_to_their_exports_with_the_filters(client, listed):
     }
     assert b'href="/activities.iati.xml?area=training"' in response.content
     assert b"gets one ' before it" in response.content
+    assert b"byte order mark" in response.content
     areas = client.get("/areas/")
     assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX"]
 
