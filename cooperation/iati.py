@@ -160,7 +160,7 @@ def document(table, rows, context):
         f"<!-- Published by {xml_comment(reporter['name'])} as a secondary reporter. -->\n"
     )
     today = datetime.date.today()
-    capped, left_out, batch, size = Capped(table, rows, context.limit), 0, [], 0
+    capped, left_out, batch, size = Capped(table, rows, context.limit, "related"), 0, [], 0
     for activity in capped:
         if activity["start_date"] is None or activity["start_date_precision"] != Precision.DAY:
             left_out += 1

@@ -163,6 +163,41 @@ def test_csv_escapes_formulas_and_keeps_the_rest_verbatim(client):
     assert record["description"] == "'-1 and a = b, “quoted”\nsecond line"
 
 
+def test_linked_names_and_citations_join_in_their_order_in_one_cell(client):
+    zeta, alpha = OrganisationFactory(name="Zeta Office"), OrganisationFactory(name="Alpha Agency")
+    made = activity(
+        "Joined",
+        [(zeta, Role.IMPLEMENTING), (alpha, Role.IMPLEMENTING), (zeta, Role.FUNDING)],
+        [AreaFactory(name="Training", slug="t"), AreaFactory(name="Reception", slug="r")],
+        countries=["FR", "BE"],
+    )
+    made.citations.all().delete()
+    for title, day, note in [
+        ("Undated", None, ""),
+        ("Older", datetime.date(2019, 7, 22), "First"),
+        ("Newer", datetime.date(2021, 1, 5), ""),
+    ]:
+        source = SourceFactory(title=title, published_on=day, text="They met in Geneva.")
+        CitationFactory(activity=made, source=source, quote="met in Geneva", note=note)
+
+    record = dict(zip(*csv_rows(client.get("/activities.csv")), strict=True))
+    sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/activities.xlsx")))).active
+    cells = dict(zip(*sheet.iter_rows(values_only=True), strict=True))
+
+    assert record["implementing"] == "Alpha Agency; Zeta Office"
+    assert record["funding"] == "Zeta Office"
+    assert record["accountable"] == ""
+    assert record["areas"] == "Reception; Training"
+    assert record["countries"] == "BE; FR"
+    assert record["citations"] == (
+        "“met in Geneva” (Newer, 2021-01-05)\n"
+        "“met in Geneva” (Older, 2019-07-22) [First]\n"
+        "“met in Geneva” (Undated)"
+    )
+    assert cells["implementing"] == record["implementing"]
+    assert cells["citations"] == record["citations"]
+
+
 def test_dates_are_exported_as_precisely_as_known(client):
     activity(
         "Dated",
