@@ -160,6 +160,11 @@ def raw_rows(queryset):
         return cursor.fetchall()
 
 
+#: In place of the ids of KeyIn, a query compiled once for every chunk (chunk_rows).
+CHUNK_IDS = object()
+IDS_MARKER = "/* ids */"
+
+
 class KeyIn(Expression):
     """
     The condition that the column `key` holds one of `ids`, integers from the database
@@ -182,10 +187,35 @@ class KeyIn(Expression):
         if not self.ids:
             return "1 = 0", []
         key, params = compiler.compile(self.key)
+        if self.ids is CHUNK_IDS:
+            return f"{key} IN ({IDS_MARKER})", params
         return f"{key} IN ({', '.join(str(int(pk)) for pk in self.ids)})", params
 
 
-@dataclass
+#: The SQL of each query that chunk_rows() has compiled, by what asked for it.
+compiled_queries = {}
+
+
+def chunk_rows(asker, make, ids):
+    """
+    The rows of `make(ids)`, a queryset of values_list narrowed by KeyIn to a chunk's `ids`,
+    as the driver reads them. Compiled once for `asker` (with CHUNK_IDS), as Django takes
+    longer to compile such a query than the database takes to run it; each chunk writes its
+    ids into the SQL.
+    """
+    if not ids:
+        return []
+    compiled = compiled_queries.get(asker)
+    if compiled is None:
+        queryset = make(CHUNK_IDS)
+        compiled = compiled_queries[asker] = (queryset.db, *queryset.query.sql_with_params())
+    alias, sql, params = compiled
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql.replace(IDS_MARKER, ", ".join(str(int(pk)) for pk in ids)), params)
+        return cursor.fetchall()
+
+
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
 class Related:
     """
     Rows linked to the records of a chunk, read in one query: `queryset` narrowed to the
@@ -199,10 +229,12 @@ class Related:
 
     def read(self, ids):
         grouped = defaultdict(list)
-        rows = self.queryset().filter(KeyIn(self.key, ids)).values_list(self.key, *self.fields)
-        for row in raw_rows(rows):
+        for row in chunk_rows(self, self.query, ids):
             grouped[row[0]].append(row[1:])
         return grouped
+
+    def query(self, ids):
+        return self.queryset().filter(KeyIn(self.key, ids)).values_list(self.key, *self.fields)
 
 
 def through(model, relation, *fields):
@@ -244,7 +276,7 @@ class JoinedText(Subquery):
         )
 
 
-@dataclass
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
 class Joined:
     """
     Cells of rows linked to a record (its areas, its citations), which the database joins
@@ -287,12 +319,20 @@ class Joined:
 
     def read(self, ids):
         """The texts of the records `ids`, by id, a tuple of its names() (PostgreSQL)."""
+        rows = chunk_rows(self, self.query, ids)
+        if not self.group:
+            return {pk: (text,) for pk, text in rows}
+        found = {(pk, group): text for pk, group, text in rows}
+        values = self.group[1]
+        return {pk: tuple(found.get((pk, v), "") for v in values) for pk in ids}
+
+    def query(self, ids):
         from django.contrib.postgres.aggregates import StringAgg
 
         value = F(self.value) if isinstance(self.value, str) else self.value
         order = [F(name) if isinstance(name, str) else name for name in self.order]
         keys = [self.key, *self.group[:1]]
-        rows = raw_rows(
+        return (
             self.queryset()
             .filter(KeyIn(self.key, ids))
             .order_by()
@@ -300,11 +340,6 @@ class Joined:
             .annotate(joined=StringAgg(value, self.separator, order_by=order))
             .values_list(*keys, "joined")
         )
-        if not self.group:
-            return {pk: (text,) for pk, text in rows}
-        found = {(pk, group): text for pk, group, text in rows}
-        values = self.group[1]
-        return {pk: tuple(found.get((pk, v), "") for v in values) for pk in ids}
 
 
 def joined_through(model, relation, value, *order):
@@ -500,7 +535,7 @@ AREA_COLUMNS = [
 ]
 
 
-@dataclass
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
 class Table:
     """
     One public list as an export: its page's view (queryset and FilterSet), the fields read
@@ -567,18 +602,21 @@ class Table:
         if connections[self.view.queryset.db].vendor == "postgresql":
             found = [(joined.read(ids), ("",) * len(joined.names())) for joined in self.joined]
             return {pk: sum((texts.get(pk, none) for texts, none in found), ()) for pk in ids}
+        return {row[0]: row[1:] for row in chunk_rows(self, self.joined_query, ids)}
+
+    def joined_query(self, ids):
+        """The query of joined_texts() on SQLite: a subquery a cell."""
         cells = {
             f"joined_{name}": expression
             for joined in self.joined
             for name, expression in zip(joined.names(), joined.expressions(), strict=True)
         }
-        rows = (
+        return (
             self.view.queryset.model._default_manager.filter(KeyIn("pk", ids))
             .order_by()
             .annotate(**cells)
             .values_list("pk", *cells)
         )
-        return {row[0]: row[1:] for row in raw_rows(rows)}
 
     def by_ids(self, ranked, start):
         ids = ranked.ids[start : start + EXPORT_CHUNK]
