@@ -25,6 +25,8 @@ from rest_framework import throttling, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
 
 from . import paging
 from .filters import (
@@ -343,6 +345,52 @@ class SourceViewSet(PublicViewSet):
     serializer_class = SourceSerializer
 
 
+#: The API's lists, by the name of each in the root's answer and its URL name.
+ENDPOINTS = {
+    "organisations": "organisation-list",
+    "areas": "area-list",
+    "regions": "region-list",
+    "agreements": "agreement-list",
+    "activities": "activity-list",
+    "sources": "source-list",
+}
+ROOT = {
+    "type": "object",
+    "properties": {
+        "endpoints": {
+            "type": "object",
+            "properties": {name: {"type": "string", "format": "uri"} for name in ENDPOINTS},
+        },
+        "schema": {"type": "string", "format": "uri"},
+        "docs": {"type": "string", "format": "uri"},
+    },
+}
+
+
+class RootView(APIView):
+    """Where the API starts: the address of each list, of the schema and of its documentation."""
+
+    throttle_classes = [ClientAddressThrottle]
+
+    @extend_schema(
+        description=(
+            "The address of each list of the API, of its OpenAPI 3 schema and of its documentation."
+        ),
+        responses={200: ROOT, 429: ERROR},
+    )
+    def get(self, request):
+        def url(name):
+            return reverse(f"cooperation:api:{name}", request=request)
+
+        return Response(
+            {
+                "endpoints": {noun: url(name) for noun, name in ENDPOINTS.items()},
+                "schema": url("schema"),
+                "docs": url("docs"),
+            }
+        )
+
+
 class SchemaView(SpectacularAPIView):
     throttle_classes = [ClientAddressThrottle]
 
@@ -384,6 +432,7 @@ def only_api_paths(endpoints, **kwargs):
 LIST, RECORD = {"get": "list"}, {"get": "retrieve"}
 
 urlpatterns = [
+    path("", RootView.as_view(), name="root"),
     path("schema/", SchemaView.as_view(), name="schema"),
     # Swagger UI's stylesheet draws its icons from data: URLs; its scripts are files here.
     path("docs/", csp_replace({"img-src": [SELF, "data:"]})(DocsView.as_view()), name="docs"),

@@ -6,10 +6,13 @@ list's own URL with a format suffix and the same query string (`/activities/?are
 
 CSV, HXL and XML stream: the header goes out before the first query, and the rows are read
 EXPORT_CHUNK at a time as the database driver's plain tuples (no model instances, no field
-converters), with their related rows read in one query per relation and chunk; the text
-goes out in pieces of about WRITE_SIZE characters. An export stops at
-EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and says so in a last row, pointing
-to the full export that `manage.py dump_exports` writes every night into EXPORTS_DIR.
+converters). Beside each chunk, CSV, HXL and XLSX read the cells of linked rows (areas,
+organisations by role, citations) as texts the database has joined (Joined): on SQLite in
+one query a chunk, on PostgreSQL one a kind of link; IATI XML reads them as tuples, one
+query a kind of link (Related). The text goes out in pieces of about WRITE_SIZE
+characters. An export stops at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and
+says so in a last row, pointing to the full export that `manage.py dump_exports` writes
+every night into EXPORTS_DIR.
 
 Every row carries its record's absolute public address and its citations. Cells of CSV and
 HXL that a spreadsheet would run as a formula get one leading apostrophe (escape_formula);
@@ -20,6 +23,7 @@ import csv
 import datetime
 import functools
 import io
+import json
 import re
 import tempfile
 from collections import defaultdict
@@ -29,7 +33,20 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import BooleanField, Expression, F, QuerySet
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Expression,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Concat
 from django.db.models.sql.constants import MULTI
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import render
@@ -52,7 +69,7 @@ from .models import (
     Publication,
     Role,
 )
-from .spreadsheets import FORMULA_STARTS, escape_formula
+from .spreadsheets import ESCAPE, FORMULA_STARTS, escape_formula
 
 #: The most rows one export holds; the full list is in the nightly dump.
 EXPORT_LIMIT = 100_000
@@ -144,6 +161,12 @@ def raw_rows(queryset):
         return cursor.fetchall()
 
 
+#: In place of the ids of KeyIn, a query compiled once for every chunk (chunk_rows), and
+#: in place of its parameter that takes them.
+CHUNK_IDS = object()
+IDS_PARAMETER = object()
+
+
 class KeyIn(Expression):
     """
     The condition that the column `key` holds one of `ids`, integers from the database
@@ -166,10 +189,42 @@ class KeyIn(Expression):
         if not self.ids:
             return "1 = 0", []
         key, params = compiler.compile(self.key)
+        if self.ids is CHUNK_IDS and connection.vendor == "sqlite":
+            return f"{key} IN (SELECT value FROM json_each(%s))", [*params, IDS_PARAMETER]
+        if self.ids is CHUNK_IDS:
+            return f"{key} = ANY(%s)", [*params, IDS_PARAMETER]
         return f"{key} IN ({', '.join(str(int(pk)) for pk in self.ids)})", params
 
 
-@dataclass
+#: The SQL of each query that chunk_rows() has compiled, by what asked for it.
+compiled_queries = {}
+
+
+def chunk_rows(asker, make, ids):
+    """
+    The rows of `make(ids)`, a queryset of values_list narrowed by KeyIn to a chunk's `ids`,
+    as the driver reads them. Compiled once for `asker` (with CHUNK_IDS), as Django takes
+    longer to compile such a query than the database takes to run it. The ids are one
+    parameter (a JSON array on SQLite, an array on PostgreSQL), so the SQL is the same for
+    every chunk: SQLite keeps its statements prepared, one a text, and a text a chunk held
+    tens of megabytes.
+    """
+    if not ids:
+        return []
+    compiled = compiled_queries.get(asker)
+    if compiled is None:
+        queryset = make(CHUNK_IDS)
+        compiled = compiled_queries[asker] = (queryset.db, *queryset.query.sql_with_params())
+    alias, sql, params = compiled
+    ids = [int(pk) for pk in ids]
+    if connections[alias].vendor == "sqlite":
+        ids = json.dumps(ids)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql, [ids if p is IDS_PARAMETER else p for p in params])
+        return cursor.fetchall()
+
+
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
 class Related:
     """
     Rows linked to the records of a chunk, read in one query: `queryset` narrowed to the
@@ -183,10 +238,12 @@ class Related:
 
     def read(self, ids):
         grouped = defaultdict(list)
-        rows = self.queryset().filter(KeyIn(self.key, ids)).values_list(self.key, *self.fields)
-        for row in raw_rows(rows):
+        for row in chunk_rows(self, self.query, ids):
             grouped[row[0]].append(row[1:])
         return grouped
+
+    def query(self, ids):
+        return self.queryset().filter(KeyIn(self.key, ids)).values_list(self.key, *self.fields)
 
 
 def through(model, relation, *fields):
@@ -198,6 +255,151 @@ def through(model, relation, *fields):
         lambda: field_.remote_field.through.objects.order_by(*[f"{target}__{f}" for f in fields]),
         field_.m2m_field_name(),
         [f"{target}__{f}" for f in fields],
+    )
+
+
+#: The most rows linked to one record that an export joins into one cell. A subquery with a
+#: limit keeps its ORDER BY, which Django drops from one without.
+JOINED_LIMIT = 10_000
+
+
+class JoinedText(Subquery):
+    """
+    The column `joined` of `queryset` (the rows linked to the outer record, in their order)
+    as one text, `separator` between two, "" if none: on PostgreSQL an ARRAY of the ordered
+    rows made a string, on SQLite GROUP_CONCAT over the ordered rows of a subquery, which it
+    joins in their order.
+    """
+
+    def __init__(self, queryset, separator):
+        super().__init__(queryset[:JOINED_LIMIT], output_field=TextField())
+        self.separator = separator
+
+    def as_sql(self, compiler, connection, template=None, **extra_context):
+        sql, params = super().as_sql(compiler, connection, **extra_context)
+        if connection.vendor == "postgresql":
+            return f"ARRAY_TO_STRING(ARRAY{sql}, %s)", (*params, self.separator)
+        return (
+            f"COALESCE((SELECT GROUP_CONCAT(joined, %s) FROM {sql}), '')",
+            (self.separator, *params),
+        )
+
+
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
+class Joined:
+    """
+    Cells of rows linked to a record (its areas, its citations), which the database joins
+    into one text a cell: `value` of the rows of `queryset` whose column `key` is the
+    record's, in `order`, `separator` between two. With `group` (a field and its values),
+    one cell a value (the organisations in each role), named `name`_`value`.
+
+    On SQLite an export reads a chunk's cells of every Joined in one query, a subquery a
+    cell (expressions()): cheaper there than grouping, and SQLite's GROUP_CONCAT keeps no
+    order before 3.44. PostgreSQL runs such a subquery in some microseconds a record and a
+    cell, so there each Joined is one query a chunk that groups its rows (read()).
+    """
+
+    name: str
+    queryset: object  # A function that returns the queryset, once the models are ready.
+    key: str
+    value: object  # A field's name or an expression.
+    order: list
+    separator: str = NAME_SEPARATOR
+    group: tuple = ()  # (field, [values]), or () for one cell.
+
+    def names(self):
+        if not self.group:
+            return [self.name]
+        return [f"{self.name}_{value}" for value in self.group[1]]
+
+    def expressions(self):
+        value = F(self.value) if isinstance(self.value, str) else self.value
+        linked = (
+            self.queryset()
+            .filter(**{self.key: OuterRef("pk")})
+            .order_by(*self.order)
+            .annotate(joined=value)
+            .values("joined")
+        )
+        if not self.group:
+            return [JoinedText(linked, self.separator)]
+        field_, values = self.group
+        return [JoinedText(linked.filter(**{field_: v}), self.separator) for v in values]
+
+    def read(self, ids):
+        """The texts of the records `ids`, by id, a tuple of its names() (PostgreSQL)."""
+        rows = chunk_rows(self, self.query, ids)
+        if not self.group:
+            return {pk: (text,) for pk, text in rows}
+        found = {(pk, group): text for pk, group, text in rows}
+        values = self.group[1]
+        return {pk: tuple(found.get((pk, v), "") for v in values) for pk in ids}
+
+    def query(self, ids):
+        from django.contrib.postgres.aggregates import StringAgg
+
+        value = F(self.value) if isinstance(self.value, str) else self.value
+        order = [F(name) if isinstance(name, str) else name for name in self.order]
+        keys = [self.key, *self.group[:1]]
+        return (
+            self.queryset()
+            .filter(KeyIn(self.key, ids))
+            .order_by()
+            .values(*keys)
+            .annotate(joined=StringAgg(value, self.separator, order_by=order))
+            .values_list(*keys, "joined")
+        )
+
+
+def joined_through(model, relation, value, *order):
+    """The `value` (a name) of each record the many-to-many field `relation` links to."""
+    field_ = model._meta.get_field(relation)
+    target = field_.m2m_reverse_field_name()
+    return Joined(
+        relation,
+        lambda: field_.remote_field.through.objects.all(),
+        field_.m2m_field_name(),
+        f"{target}__{value}",
+        [f"{target}__{name}" for name in order],
+    )
+
+
+def joined_citations(cited):
+    """A record's citations, a line each: “quote” (Source title, 2019-07-22) [note]."""
+    when = Case(
+        When(source__published_on=None, then=Value("")),
+        default=Concat(Value(", "), Cast("source__published_on", CharField())),
+    )
+    noted = Case(When(note="", then=Value("")), default=Concat(Value(" ["), "note", Value("]")))
+    text = Concat(
+        Value("“"),
+        "quote",
+        Value("” ("),
+        "source__title",
+        when,
+        Value(")"),
+        noted,
+        output_field=TextField(),
+    )
+    return Joined(
+        "citations",
+        lambda: Citation.objects.all(),
+        cited,
+        text,
+        [F("source__published_on").desc(nulls_last=True), "source__title", "pk"],
+        CITATION_SEPARATOR,
+    )
+
+
+def joined_participants():
+    """The names of the organisations in each role in an activity."""
+    return Joined(
+        "participations",
+        lambda: Participation.objects.all(),
+        "activity",
+        "organisation__name",
+        ["organisation__name"],
+        group=("role", Role.values),
     )
 
 
@@ -213,38 +415,23 @@ def citations_of(cited):
     )
 
 
-def citation_text(citation):
-    """One citation in words: “quote” (Source title, 2019-07-22) [note]."""
-    quote, note, title, published_on, _ = citation
-    when = f", {published_on.isoformat()}" if published_on else ""
-    noted = f" [{note}]" if note else ""
-    return f"“{quote}” ({title}{when}){noted}"
-
-
-def names(values):
-    """The first of each tuple of `values`, joined."""
-    return NAME_SEPARATOR.join(value[0] for value in values)
-
-
-def participants_in(role):
-    def value(row, context):
-        return NAME_SEPARATOR.join(
-            name for taken, name, *_ in row["participations"] if taken == role
-        )
-
-    return value
-
-
 @dataclass
 class Column:
+    """
+    A column of CSV, HXL and XLSX: its header, its HXL hashtag, and its value in a row (a
+    dict of the table's fields and its Joined texts). `plain` columns hold nothing that
+    can begin as a formula (addresses, codes, dates, labels), so CSV need not check them.
+    """
+
     name: str
     hxl: str
     value: object  # (row, context) -> str
+    plain: bool = False
 
     @classmethod
-    def of(cls, name, hxl, value=None):
+    def of(cls, name, hxl, value=None, plain=False):
         """A column; by default the row's field `name`."""
-        return cls(name, hxl, value or (lambda row, context: row[name] or ""))
+        return cls(name, hxl, value or (lambda row, context: row[name] or ""), plain)
 
 
 def choice(name, choices):
@@ -256,19 +443,13 @@ def precise(name):
     return lambda row, context: iso_date(row[name], row[f"{name}_precision"])
 
 
-def linked_names(name):
-    return lambda row, context: names(row[name])
-
-
 def address(url_name, key):
-    return Column.of("url", "#meta+url", lambda row, context: context.url(url_name, row[key]))
+    return Column.of(
+        "url", "#meta+url", lambda row, context: context.url(url_name, row[key]), plain=True
+    )
 
 
-CITATIONS = Column.of(
-    "citations",
-    "#meta+citations",
-    lambda row, context: CITATION_SEPARATOR.join(map(citation_text, row["citations"])),
-)
+CITATIONS = Column.of("citations", "#meta+citations")
 
 
 def public_agreement(row, context):
@@ -278,14 +459,21 @@ def public_agreement(row, context):
 ACTIVITY_COLUMNS = [
     address("activity-detail", "pk"),
     Column.of("title", "#activity+title"),
-    Column.of("status", "#status", choice("status", ActivityStatus)),
-    Column.of("start", "#date+start", precise("start_date")),
-    Column.of("end", "#date+end", precise("end_date")),
+    Column.of("status", "#status", choice("status", ActivityStatus), plain=True),
+    Column.of("start", "#date+start", precise("start_date"), plain=True),
+    Column.of("end", "#date+end", precise("end_date"), plain=True),
     Column.of("description", "#activity+description"),
-    *[Column.of(role.value, f"#org+name+{role.value}", participants_in(role)) for role in Role],
-    Column.of("areas", "#sector", linked_names("areas")),
-    Column.of("countries", "#country+code", linked_names("countries")),
-    Column.of("regions", "#region+name", linked_names("regions")),
+    *[
+        Column.of(
+            role.value,
+            f"#org+name+{role.value}",
+            lambda row, context, name=f"participations_{role.value}": row[name],
+        )
+        for role in Role
+    ],
+    Column.of("areas", "#sector"),
+    Column.of("countries", "#country+code", plain=True),
+    Column.of("regions", "#region+name"),
     Column.of(
         "agreement",
         "#meta+agreement",
@@ -297,6 +485,7 @@ ACTIVITY_COLUMNS = [
         lambda row, c: (
             c.url("agreement-detail", row["agreement"]) if public_agreement(row, c) else ""
         ),
+        plain=True,
     ),
     CITATIONS,
 ]
@@ -305,8 +494,13 @@ ORGANISATION_COLUMNS = [
     address("organisation-detail", "slug"),
     Column.of("name", "#org+name"),
     Column.of("acronym", "#org+acronym"),
-    Column.of("kind", "#org+type", choice("kind", OrganisationKind)),
-    Column.of("iati_type", "#org+type+code", lambda row, c: IATI_ORGANISATION_TYPE[row["kind"]]),
+    Column.of("kind", "#org+type", choice("kind", OrganisationKind), plain=True),
+    Column.of(
+        "iati_type",
+        "#org+type+code",
+        lambda row, c: IATI_ORGANISATION_TYPE[row["kind"]],
+        plain=True,
+    ),
     Column.of("iati_identifier", "#org+code"),
     Column.of(
         "parent",
@@ -319,9 +513,10 @@ ORGANISATION_COLUMNS = [
         lambda row, c: (
             c.url("organisation-detail", row["parent__slug"]) if row["parent_is_public"] else ""
         ),
+        plain=True,
     ),
     Column.of("city", "#loc+name"),
-    Column.of("country", "#country+code"),
+    Column.of("country", "#country+code", plain=True),
     Column.of("website", "#meta+website"),
     Column.of("description", "#org+description"),
     CITATIONS,
@@ -330,12 +525,12 @@ ORGANISATION_COLUMNS = [
 AGREEMENT_COLUMNS = [
     address("agreement-detail", "pk"),
     Column.of("title", "#meta+title"),
-    Column.of("kind", "#meta+kind", choice("kind", AgreementKind)),
-    Column.of("signed", "#date+signed", precise("signed_on")),
+    Column.of("kind", "#meta+kind", choice("kind", AgreementKind), plain=True),
+    Column.of("signed", "#date+signed", precise("signed_on"), plain=True),
     Column.of("city", "#loc+name"),
-    Column.of("country", "#country+code"),
-    Column.of("parties", "#org+name", linked_names("parties")),
-    Column.of("areas", "#sector", linked_names("areas")),
+    Column.of("country", "#country+code", plain=True),
+    Column.of("parties", "#org+name"),
+    Column.of("areas", "#sector"),
     Column.of("summary", "#description"),
     CITATIONS,
 ]
@@ -343,26 +538,29 @@ AGREEMENT_COLUMNS = [
 AREA_COLUMNS = [
     address("area-detail", "slug"),
     Column.of("name", "#sector+name"),
-    Column.of("kind", "#sector+type", choice("kind", AreaKind)),
+    Column.of("kind", "#sector+type", choice("kind", AreaKind), plain=True),
     Column.of("description", "#description"),
     CITATIONS,
 ]
 
 
-@dataclass
+@dataclass(eq=False)  # Keys of compiled_queries, by identity.
 class Table:
     """
     One public list as an export: its page's view (queryset and FilterSet), the fields read
-    from each row, the rows read beside them per chunk, the columns, and its formats.
+    from each row, the texts the database joins beside them per chunk for the columns of
+    CSV, HXL and XLSX (`joined`), the columns, its formats, and for IATI XML the linked rows
+    read as tuples per chunk (`related`).
     """
 
     name: str  # The list's path and the dump's file names: "activities".
     list_name: str  # The list's URL name: "activity-list".
     view: type
     fields: list
-    related: list
+    joined: list
     columns: list
     formats: list = field(default_factory=lambda: ["csv", "xlsx"])
+    related: list = field(default_factory=list)
 
     def filterset(self, data):
         queryset = self.view.queryset.prefetch_related(None)  # Read per chunk instead.
@@ -374,27 +572,60 @@ class Table:
     def cells(self, row, context):
         return [column.value(row, context) for column in self.columns]
 
-    def chunks(self, rows):
+    def chunks(self, rows, linked_rows="joined"):
         """
-        The rows of the filtered list as dicts of `fields` (the first the key) and
-        `related`, a chunk at a time. A search in relevance order (search.Ranked) is read
-        by its ids, in order.
+        The rows of the filtered list as dicts of `fields` (the first the key) and the
+        table's `joined` texts (or, with linked_rows="related", its `related` tuples), a
+        chunk at a time. A search in relevance order (search.Ranked) is read by its ids, in
+        order.
         """
         if isinstance(rows, QuerySet):
             chunks = raw_chunks(rows.values_list(*self.fields))
         else:
             chunks = (self.by_ids(rows, start) for start in range(0, len(rows), EXPORT_CHUNK))
-        fields, empty = self.fields, ()
+        fields = self.fields
         for tuples in chunks:
             ids = [row[0] for row in tuples]
+            if linked_rows == "joined":
+                names = [name for joined in self.joined for name in joined.names()]
+                texts = self.joined_texts(ids)
+                yield [
+                    dict(zip(fields, row, strict=True))
+                    | dict(zip(names, texts[row[0]], strict=True))
+                    for row in tuples
+                ]
+                continue
             linked = [(related.name, related.read(ids)) for related in self.related]
             chunk = []
             for row in tuples:
                 record = dict(zip(fields, row, strict=True))
                 for name, found in linked:
-                    record[name] = found.get(row[0], empty)
+                    record[name] = found.get(row[0], ())
                 chunk.append(record)
             yield chunk
+
+    def joined_texts(self, ids):
+        """The texts of the `joined` cells of the records `ids`, by id: one query."""
+        if not self.joined:
+            return dict.fromkeys(ids, ())
+        if connections[self.view.queryset.db].vendor == "postgresql":
+            found = [(joined.read(ids), ("",) * len(joined.names())) for joined in self.joined]
+            return {pk: sum((texts.get(pk, none) for texts, none in found), ()) for pk in ids}
+        return {row[0]: row[1:] for row in chunk_rows(self, self.joined_query, ids)}
+
+    def joined_query(self, ids):
+        """The query of joined_texts() on SQLite: a subquery a cell."""
+        cells = {
+            f"joined_{name}": expression
+            for joined in self.joined
+            for name, expression in zip(joined.names(), joined.expressions(), strict=True)
+        }
+        return (
+            self.view.queryset.model._default_manager.filter(KeyIn("pk", ids))
+            .order_by()
+            .annotate(**cells)
+            .values_list("pk", *cells)
+        )
 
     def by_ids(self, ranked, start):
         ids = ranked.ids[start : start + EXPORT_CHUNK]
@@ -416,6 +647,15 @@ TABLES = {
                 *["agreement", "agreement__title", "agreement__publication"],
             ],
             [
+                joined_participants(),
+                joined_through(Activity, "areas", "name", "name", "slug"),
+                joined_through(Activity, "countries", "code", "code", "name"),
+                joined_through(Activity, "regions", "name", "name", "slug"),
+                joined_citations("activity"),
+            ],
+            ACTIVITY_COLUMNS,
+            ["csv", "xlsx", "iati.xml", "hxl.csv"],
+            [
                 Related(
                     "participations",
                     lambda: Participation.objects.order_by("role", "organisation__name"),
@@ -432,8 +672,6 @@ TABLES = {
                 through(Activity, "regions", "name", "slug"),
                 citations_of("activity"),
             ],
-            ACTIVITY_COLUMNS,
-            ["csv", "xlsx", "iati.xml", "hxl.csv"],
         ),
         Table(
             "organisations",
@@ -444,7 +682,7 @@ TABLES = {
                 *["parent__name", "parent__slug", "parent_is_public"],
                 *["city", "country", "website", "description"],
             ],
-            [citations_of("organisation")],
+            [joined_citations("organisation")],
             ORGANISATION_COLUMNS,
             ["csv", "xlsx", "hxl.csv"],
         ),
@@ -455,9 +693,9 @@ TABLES = {
             ["pk", "title", "kind", "signed_on", "signed_on_precision", "city", "country"]
             + ["summary"],
             [
-                through(Agreement, "parties", "name"),
-                through(Agreement, "areas", "name"),
-                citations_of("agreement"),
+                joined_through(Agreement, "parties", "name", "name"),
+                joined_through(Agreement, "areas", "name", "name"),
+                joined_citations("agreement"),
             ],
             AGREEMENT_COLUMNS,
         ),
@@ -466,7 +704,7 @@ TABLES = {
             "area-list",
             views.AreaListView,
             ["pk", "slug", "name", "kind", "description"],
-            [citations_of("area")],
+            [joined_citations("area")],
             AREA_COLUMNS,
         ),
     ]
@@ -490,15 +728,16 @@ CONTENT_TYPES = {
 class Capped:
     """The rows of a table's list, stopping at `limit`; `truncated` once they run past it."""
 
-    def __init__(self, table, rows, limit):
+    def __init__(self, table, rows, limit, linked_rows="joined"):
         self.table, self.rows, self.limit, self.truncated = table, rows, limit, False
+        self.linked_rows = linked_rows
 
     def __iter__(self):
         rows = self.rows
         if self.limit is not None and isinstance(rows, QuerySet):
             rows = rows[: self.limit + 1]
         number = 0
-        for chunk in self.table.chunks(rows):
+        for chunk in self.table.chunks(rows, self.linked_rows):
             for row in chunk:
                 if number == self.limit:
                     self.truncated = True
@@ -522,22 +761,34 @@ def taken(buffer):
     return text
 
 
+#: The byte order mark that tells a spreadsheet program a CSV file is UTF-8 (Excel reads it
+#: as its ANSI code page without one, and garbles every accent).
+BYTE_ORDER_MARK = "\ufeff"
+
+
 def csv_lines(table, rows, context, hxl=False):
     """
-    The CSV of `rows`, about WRITE_SIZE characters a string; with `hxl`, HXL's hashtag row
-    under the header.
+    The CSV of `rows`, about WRITE_SIZE characters a string, after a byte order mark for
+    spreadsheet programs. With `hxl`, HXL's hashtag row under the header and no byte order
+    mark: HXL is read by HXL tools, and libhxl keeps a mark as part of the first header.
     """
     buffer = io.StringIO()
+    if not hxl:
+        buffer.write(BYTE_ORDER_MARK)
     writerow = csv.writer(buffer).writerow
     writerow(map(escape_formula, table.header()))
     if hxl:
         writerow([escape_formula(column.hxl) for column in table.columns])
     yield taken(buffer)
     values = [column.value for column in table.columns]
+    checked = [number for number, column in enumerate(table.columns) if not column.plain]
     capped = Capped(table, rows, context.limit)
     for record in capped:
         cells = [value(record, context) for value in values]
-        writerow([f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell for cell in cells])
+        for number in checked:
+            if cells[number].startswith(FORMULA_STARTS):
+                cells[number] = ESCAPE + cells[number]
+        writerow(cells)
         if buffer.tell() >= WRITE_SIZE:
             yield taken(buffer)
     if capped.truncated:

@@ -15,6 +15,7 @@ to the month or year are left out, and the file ends with a comment that counts 
 
 import datetime
 import functools
+import re
 
 from django.conf import settings
 from django.urls import reverse
@@ -43,8 +44,15 @@ def identifier(pk):
     return f"{settings.IATI_REPORTING_ORGANISATION['ref']}-{pk}"
 
 
+#: What escaped() or quoted_attribute() changes; most texts hold none of it.
+TO_ESCAPE = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f]")
+TO_QUOTE = re.compile(r'[&<>"\t\n\r\x00-\x08\x0b\x0c\x0e-\x1f]')
+
+
 def escaped(text):
     """`text` as XML character data, escaped as lxml does (so CR survives a parser)."""
+    if not TO_ESCAPE.search(text):
+        return text
     return (
         xml_text(text)
         .replace("&", "&amp;")
@@ -56,6 +64,8 @@ def escaped(text):
 
 def quoted_attribute(text):
     """`text` as an XML attribute's value in double quotes, whitespace kept as lxml does."""
+    if not TO_QUOTE.search(text):
+        return text
     return escaped(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
@@ -107,19 +117,19 @@ def quoted(citation):
     return f"“{quote}”" + (f" ({note})" if note else "")
 
 
+@functools.cache
+def reporting_org(name, ref, kind):
+    """The reporting-org of every activity: the tracker, as a secondary reporter."""
+    return narrative("reporting-org", name, ref=ref, type=kind, **{"secondary-reporter": "1"})
+
+
 def element(activity, context, today):
     """One iati-activity (a row of exports.TABLES' activities), in the schema's order."""
     url = context.url("activity-detail", activity["pk"])
     reporter = settings.IATI_REPORTING_ORGANISATION
     parts = [
         tag("iati-identifier", {}, escaped(identifier(activity["pk"]))),
-        narrative(
-            "reporting-org",
-            reporter["name"],
-            ref=reporter["ref"],
-            type=reporter["type"],
-            **{"secondary-reporter": "1"},
-        ),
+        reporting_org(reporter["name"], reporter["ref"], reporter["type"]),
         narrative("title", activity["title"]),
         narrative("description", described(activity), type=GENERAL),
     ]
@@ -160,7 +170,7 @@ def document(table, rows, context):
         f"<!-- Published by {xml_comment(reporter['name'])} as a secondary reporter. -->\n"
     )
     today = datetime.date.today()
-    capped, left_out, batch, size = Capped(table, rows, context.limit), 0, [], 0
+    capped, left_out, batch, size = Capped(table, rows, context.limit, "related"), 0, [], 0
     for activity in capped:
         if activity["start_date"] is None or activity["start_date_precision"] != Precision.DAY:
             left_out += 1

@@ -107,6 +107,26 @@ def test_every_list_and_record_answers_json(client, world, noun):
             assert client.get(row["html_url"]).status_code == 200
 
 
+def test_root_links_every_list_the_schema_and_the_docs(client, world):
+    root = get(client, api("root"))
+
+    assert root["endpoints"] == {
+        plural: f"http://testserver{api(f'{noun}-list')}"
+        for plural, noun in [
+            ("organisations", "organisation"),
+            ("areas", "area"),
+            ("regions", "region"),
+            ("agreements", "agreement"),
+            ("activities", "activity"),
+            ("sources", "source"),
+        ]
+    }
+    assert root["schema"] == f"http://testserver{api('schema')}"
+    assert root["docs"] == f"http://testserver{api('docs')}"
+    for url in [*root["endpoints"].values(), root["schema"]]:
+        assert client.get(url).status_code == 200, url
+
+
 def test_activity_has_its_links_page_and_evidence(client, world):
     activity = world["activity"]
 
@@ -397,7 +417,7 @@ def test_schema_is_openapi_3_with_every_endpoint(client):
     schema = response.json()
     assert response.status_code == 200
     assert schema["openapi"].startswith("3.")
-    assert set(schema["paths"]) == {
+    assert set(schema["paths"]) == {"/api/"} | {
         f"/api/{plural}/{key}"
         for plural, record in [
             ("activities", "{id}/"),

@@ -1,3 +1,4 @@
+import codecs
 import csv
 import datetime
 import io
@@ -40,7 +41,10 @@ def body(response):
 
 
 def csv_rows(response):
-    return list(csv.reader(io.StringIO(body(response).decode())))
+    """The rows of a CSV export, which starts with UTF-8's byte order mark."""
+    content = body(response)
+    assert content.startswith(codecs.BOM_UTF8)
+    return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
 def activity(title, organisations=(), areas=(), **fields):
@@ -119,6 +123,18 @@ def test_csv_has_the_filtered_rows_in_the_list_order_without_drafts(client, list
     assert old["citations"] == "“work together on training” (Press release)"
 
 
+def test_csv_starts_with_a_byte_order_mark_so_spreadsheets_read_accents(client, listed):
+    activity("Coopération à Genève")
+
+    content = body(client.get("/activities.csv"))
+    dumped = body(client.get("/organisations.csv"))
+
+    assert content.startswith(codecs.BOM_UTF8 + b"url,title,")
+    assert content.count(codecs.BOM_UTF8) == 1
+    assert "Coopération à Genève" in content.decode("utf-8-sig")
+    assert dumped.startswith(codecs.BOM_UTF8 + b"url,")
+
+
 def test_csv_of_a_search_is_in_the_order_of_relevance_as_the_page(client, listed):
     activity("Training of guards", description="Nothing else.")
     activity("Reception", description="Includes training.")
@@ -145,6 +161,41 @@ def test_csv_escapes_formulas_and_keeps_the_rest_verbatim(client):
     record = dict(zip(rows[0], rows[1], strict=True))
     assert record["title"] == '\'=HYPERLINK("http://evil")'
     assert record["description"] == "'-1 and a = b, “quoted”\nsecond line"
+
+
+def test_linked_names_and_citations_join_in_their_order_in_one_cell(client):
+    zeta, alpha = OrganisationFactory(name="Zeta Office"), OrganisationFactory(name="Alpha Agency")
+    made = activity(
+        "Joined",
+        [(zeta, Role.IMPLEMENTING), (alpha, Role.IMPLEMENTING), (zeta, Role.FUNDING)],
+        [AreaFactory(name="Training", slug="t"), AreaFactory(name="Reception", slug="r")],
+        countries=["FR", "BE"],
+    )
+    made.citations.all().delete()
+    for title, day, note in [
+        ("Undated", None, ""),
+        ("Older", datetime.date(2019, 7, 22), "First"),
+        ("Newer", datetime.date(2021, 1, 5), ""),
+    ]:
+        source = SourceFactory(title=title, published_on=day, text="They met in Geneva.")
+        CitationFactory(activity=made, source=source, quote="met in Geneva", note=note)
+
+    record = dict(zip(*csv_rows(client.get("/activities.csv")), strict=True))
+    sheet = openpyxl.load_workbook(io.BytesIO(body(client.get("/activities.xlsx")))).active
+    cells = dict(zip(*sheet.iter_rows(values_only=True), strict=True))
+
+    assert record["implementing"] == "Alpha Agency; Zeta Office"
+    assert record["funding"] == "Zeta Office"
+    assert record["accountable"] == ""
+    assert record["areas"] == "Reception; Training"
+    assert record["countries"] == "BE; FR"
+    assert record["citations"] == (
+        "“met in Geneva” (Newer, 2021-01-05)\n"
+        "“met in Geneva” (Older, 2019-07-22) [First]\n"
+        "“met in Geneva” (Undated)"
+    )
+    assert cells["implementing"] == record["implementing"]
+    assert cells["citations"] == record["citations"]
 
 
 def test_dates_are_exported_as_precisely_as_known(client):
@@ -265,6 +316,8 @@ def test_hxl_export_reads_back_with_libhxl(client, listed):
     dataset = hxl.data(io.BytesIO(content), hxl.InputOptions(allow_local=True))
     tags = [str(column) for column in dataset.columns]
     rows = list(dataset)
+    assert not content.startswith(codecs.BOM_UTF8)  # libhxl would keep it in a header
+    assert dataset.columns[0].header == "url"
     assert {"#activity+title", "#org+name+implementing", "#country+code", "#sector"} <= set(tags)
     assert "#date+start" in tags
     assert [row.get("#activity+title") for row in rows] == ["New", "Old"]
@@ -401,6 +454,7 @@ def test_list_pages_link_to_their_exports_with_the_filters(client, listed):
     }
     assert b'href="/activities.iati.xml?area=training"' in response.content
     assert b"gets one ' before it" in response.content
+    assert b"byte order mark" in response.content
     areas = client.get("/areas/")
     assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX"]
 

@@ -21,7 +21,7 @@ LISTS = ["home", "activity-list", "organisation-list", "area-list", "region-list
 LISTS += ["agreement-list", "changes", "changes-feed", "activity-feed", "agreement-feed"]
 LISTS += [f"{model._meta.model_name}-list-json" for model in PUBLIC_RECORDS]
 LISTS += [f"api:{model._meta.model_name}-list" for model in [*PUBLIC_RECORDS, Source]]
-LISTS += ["api:schema", "api:docs"]
+LISTS += ["api:root", "api:schema", "api:docs"]
 
 #: Shapes of contact details beyond the rule's own: any address, and any link to one.
 CONTACT_SHAPES = re.compile(r"\w@\w|mailto:|tel:|callto:", re.IGNORECASE)
