@@ -449,7 +449,12 @@ def narrowed_count(make_fields, list_name, filterset, query):
         if key and active == set(field.parameters):
             if any(len(query.getlist(name)) != 1 for name in field.parameters):
                 return None
-            return dict(field.from_stored(stored_counts(list_name).get(field.name, []))).get(key, 0)
+            found = dict(field.from_stored(stored_counts(list_name).get(field.name, [])))
+            if key in found:
+                return found[key]
+            # A value the facet offers, with no record; not one the filter reads another
+            # way (an organisation by its name, say), which is counted.
+            return 0 if key in dict(field.choices()) else None
     return None
 
 
