@@ -24,6 +24,9 @@ from .test_walk_before import add, field, save
 pytestmark = [pytest.mark.walk, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 COUNTS = Path(settings.BASE_DIR) / "bench" / "out" / "walk-after.json"
+#: What the before walk counts (`make walk`: test_walk_before.py, through the admin as it
+#: was); the after walk must take a third of its submissions and field actions or fewer.
+BEFORE_WALK = {"submissions": 16, "field_actions": 166}
 BEFORE = Path(settings.BASE_DIR) / "bench" / "out" / "walk-before.json"
 
 
@@ -147,7 +150,10 @@ def test_walk_after_enters_the_release_through_the_new_admin(admin_walk):
 
     release.check_entered()
     admin_walk.write(COUNTS, walk="after", database=connection.vendor)
-    print(f"\nWalk after, on {connection.vendor}: {admin_walk.counts()}")
+    counts = admin_walk.counts()
+    print(f"\nWalk after, on {connection.vendor}: {counts}")
     if BEFORE.exists():
         before = json.loads(BEFORE.read_text())
         print(f"Walk before, on {before['database']}: {before_counts(before)}")
+    for name, before in BEFORE_WALK.items():
+        assert counts[name] * 3 <= before, (name, counts[name], before)
