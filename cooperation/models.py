@@ -876,8 +876,15 @@ class Agreement(Publishable):
     class Meta:
         ordering = ["-signed_on", "title"]
         permissions = [("publish_agreement", "Can publish and return agreements to draft")]
-        # The feed of newly published agreements (feeds.py).
-        indexes = [published_index("published_at", "id", name="agreement_published_by_pub")]
+        # The feed of newly published agreements (feeds.py), as the activities' feed.
+        indexes = [
+            published_index("published_at", "id", name="agreement_published_by_pub"),
+            models.Index(
+                fields=["id"],
+                condition=Q(publication=Publication.PUBLISHED, published_at__isnull=True),
+                name="agreement_published_unstamped",
+            ),
+        ]
         constraints = [
             *Publishable.Meta.constraints,
             choices_constraint("kind", AgreementKind),
@@ -1047,8 +1054,15 @@ class Activity(Publishable):
             published_index("title", "id", name="activity_published_by_title"),
             published_index("status", "start_date", "id", name="activity_published_by_stat"),
             published_index("agreement", "start_date", "id", name="activity_published_by_agr"),
-            # The feed of newly published activities (feeds.py).
+            # The feed of newly published activities (feeds.py), then those published
+            # before the time was kept, newest first: without their own index PostgreSQL
+            # reads every published activity to find that there are none.
             published_index("published_at", "id", name="activity_published_by_pub"),
+            models.Index(
+                fields=["id"],
+                condition=Q(publication=Publication.PUBLISHED, published_at__isnull=True),
+                name="activity_published_unstamped",
+            ),
             models.Index(
                 fields=["id"],
                 condition=Q(publication=Publication.PUBLISHED, start_date__isnull=True),
