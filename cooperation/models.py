@@ -180,20 +180,23 @@ def taking_part(organisation):
 
 
 def on_public_record():
-    """The condition that a citation supports a public record (see Citation.public())."""
-    return (
-        Q(activity__publication=Publication.PUBLISHED)
-        | Q(agreement__publication=Publication.PUBLISHED)
-        | Q(area__in=Area.objects.public())
-        | Q(region__in=Region.objects.public())
-        | Q(
+    """
+    The conditions that a citation supports a public record (see Citation.public()), one
+    for each kind of record: a citation supports a public record when any of them holds.
+    """
+    return [
+        Q(activity__publication=Publication.PUBLISHED),
+        Q(agreement__publication=Publication.PUBLISHED),
+        Q(area__in=Area.objects.public()),
+        Q(region__in=Region.objects.public()),
+        Q(
             Exists(
                 Organisation.objects.filter(
                     taking_part(OuterRef("pk")), pk=OuterRef("organisation")
                 )
             )
-        )
-    )
+        ),
+    ]
 
 
 def squashed(name):
@@ -1220,9 +1223,14 @@ class SourceQuerySet(models.QuerySet):
         in its own right (it takes part in a published agreement or activity), as its being
         the publisher of a cited source depends on this.
         """
-        return self.filter(
-            Exists(Citation.objects.filter(on_public_record(), source=OuterRef("pk")))
-        )
+        # One EXISTS a kind of record, each stopping at its first citation: one EXISTS of
+        # their OR joined every citation of a source to activities and agreements first,
+        # and took 13 s to count the public sources of a million activities.
+        cited = [
+            Exists(Citation.objects.filter(condition, source=OuterRef("pk")))
+            for condition in on_public_record()
+        ]
+        return self.filter(reduce(or_, cited))
 
 
 class Source(models.Model):
