@@ -283,7 +283,7 @@ NUMBER = "export_number"
 CELL = "cell_{}"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False)  # Keys of the grouped queries of a statement, by identity.
 class Joined:
     """
     Cells of rows linked to a record (its areas, its citations), which the database joins
@@ -576,7 +576,7 @@ AREA_COLUMNS = [
 ]
 
 
-@dataclass(eq=False)  # Keys of compiled_queries, by identity.
+@dataclass(eq=False)  # Compared, and hashed, by identity.
 class Table:
     """
     One public list as an export: its page's view (queryset and FilterSet), the columns of
