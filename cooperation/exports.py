@@ -276,8 +276,9 @@ class JoinedText(Subquery):
 
 
 #: The names, in an export's statement (Cells), of the rows chosen with their cells, of
-#: their key and place in the list, and of a cell of a chosen row.
+#: their keys in order, of a row's key and place in the list, and of a cell of a row.
 CHOSEN = "export_rows"
+KEYS = "export_keys"
 KEY = "export_key"
 NUMBER = "export_number"
 CELL = "cell_{}"
@@ -344,7 +345,7 @@ class Joined:
             )
             for number, value in enumerate(values)
         }
-        chosen = RawSQL(f'SELECT "{KEY}" FROM "{CHOSEN}"', ())
+        chosen = RawSQL(f'SELECT "{KEY}" FROM "{KEYS}"', ())
         return (
             self.queryset()
             .filter(**{f"{self.key}__in": chosen})
@@ -637,9 +638,9 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True):
     `rows` is empty.
 
     The rows and their own cells are chosen first (CHOSEN); on PostgreSQL each Joined is
-    then one grouped query over the rows chosen, joined to them, and the rows keep their
-    place by their number. The outer query makes the cells empty or escaped, reading each
-    once (a cell of linked rows costs a subquery on SQLite).
+    then one grouped query over the keys of the rows chosen (KEYS), joined to them, and
+    the rows keep their place by their number. The outer query makes the cells empty or
+    escaped, reading each once (a cell of linked rows costs a subquery on SQLite).
     """
     alias = rows.db
     grouping = connections[alias].vendor == "postgresql"
@@ -673,6 +674,8 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True):
     else:
         numbered = f'SELECT *, ROW_NUMBER() OVER () AS "{NUMBER}" FROM ({sql}) AS listed'
         ctes, joins = [f'"{CHOSEN}" AS MATERIALIZED ({numbered})'], []
+        if joined:  # Sorted once for every grouped query, each of which reads them in order.
+            ctes.append(f'"{KEYS}" AS MATERIALIZED (SELECT "{KEY}" FROM "{CHOSEN}" ORDER BY 1)')
         for number, (joined_, values) in enumerate(joined.items()):
             grouped_sql, grouped_params = joined_.grouped(values).query.sql_with_params()
             ctes.append(f'"joined_{number}" AS ({grouped_sql})')
