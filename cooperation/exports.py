@@ -4,25 +4,26 @@ organisations in HXL-tagged CSV, and activities in IATI XML (iati.py). An export
 list's own URL with a format suffix and the same query string (`/activities/?area=x` →
 `/activities.csv?area=x`), filtered and sorted by the list's own FilterSet and queryset.
 
-CSV, HXL and XML stream: the header goes out before the first query, and the rows are read
-EXPORT_CHUNK at a time as the database driver's plain tuples (no model instances, no field
-converters). Beside each chunk, CSV, HXL and XLSX read the cells of linked rows (areas,
-organisations by role, citations) as texts the database has joined (Joined): on SQLite in
-one query a chunk, on PostgreSQL one a kind of link; IATI XML reads them as tuples, one
-query a kind of link (Related). The text goes out in pieces of about WRITE_SIZE
-characters. An export stops at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and
-says so in a last row, pointing to the full export that `manage.py dump_exports` writes
-every night into EXPORTS_DIR.
+CSV, HXL and XML stream: the header goes out before the first query. The database computes
+every cell of CSV, HXL and XLSX (Column, Cells) in one statement, the cells of linked rows
+(areas, organisations by role, citations) joined into one text each (Joined); on PostgreSQL
+it also writes the CSV of the rows (COPY), which the worker forwards as it comes, and on
+SQLite, or for a search in relevance order, the rows are read EXPORT_CHUNK at a time and
+written as COPY writes them (csv_line), lines ending in LF. IATI XML reads its rows as the
+database driver's plain tuples, and the linked rows as tuples, one query a kind of link a
+chunk (Related). The text goes out in pieces of about WRITE_SIZE characters. An export stops
+at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and says so in a last row,
+pointing to the full export that `manage.py dump_exports` writes every night into
+EXPORTS_DIR.
 
 Every row carries its record's absolute public address and its citations. Cells of CSV and
 HXL that a spreadsheet would run as a formula get one leading apostrophe (escape_formula);
 XLSX cells are written as strings, and XML carries the text as it is.
 """
 
-import csv
+import contextlib
 import datetime
 import functools
-import io
 import json
 import re
 import tempfile
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -40,13 +41,15 @@ from django.db.models import (
     Expression,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     TextField,
     Value,
     When,
 )
-from django.db.models.functions import Cast, Concat
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, Concat, Substr
 from django.db.models.sql.constants import MULTI
 from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import render
@@ -93,19 +96,6 @@ NAME_SEPARATOR = "; "
 def xml_text(text):
     """`text` without the control characters XML cannot hold (nothing else changes)."""
     return NOT_IN_XML.sub("", text)
-
-
-#: A day in ISO 8601 to each precision.
-DATE_FORMATS = {
-    Precision.YEAR: "{0.year:04d}",
-    Precision.MONTH: "{0.year:04d}-{0.month:02d}",
-    Precision.DAY: "{0.year:04d}-{0.month:02d}-{0.day:02d}",
-}
-
-
-def iso_date(day, precision=Precision.DAY):
-    """`day` in ISO 8601, no more precisely than known: 2026-01-22, 2026-01 or 2026."""
-    return "" if day is None else DATE_FORMATS[precision].format(day)
 
 
 def aware(moment):
@@ -285,21 +275,30 @@ class JoinedText(Subquery):
         )
 
 
-@dataclass(eq=False)  # Keys of compiled_queries, by identity.
+#: The names, in an export's statement (Cells), of the rows chosen with their cells, of
+#: their keys in order, of a row's key and place in the list, and of a cell of a row.
+CHOSEN = "export_rows"
+KEYS = "export_keys"
+KEY = "export_key"
+NUMBER = "export_number"
+CELL = "cell_{}"
+
+
+@dataclass(eq=False)  # Keys of the grouped queries of a statement, by identity.
 class Joined:
     """
     Cells of rows linked to a record (its areas, its citations), which the database joins
     into one text a cell: `value` of the rows of `queryset` whose column `key` is the
     record's, in `order`, `separator` between two. With `group` (a field and its values),
-    one cell a value (the organisations in each role), named `name`_`value`.
+    one cell a value (the organisations in each role): cell(value).
 
-    On SQLite an export reads a chunk's cells of every Joined in one query, a subquery a
-    cell (expressions()): cheaper there than grouping, and SQLite's GROUP_CONCAT keeps no
-    order before 3.44. PostgreSQL runs such a subquery in some microseconds a record and a
-    cell, so there each Joined is one query a chunk that groups its rows (read()).
+    On SQLite each cell is a subquery a record (expression()): SQLite runs them quickly, and
+    its GROUP_CONCAT keeps no order before 3.44. PostgreSQL runs such a subquery in some
+    microseconds a record and a cell, tens of seconds for a whole export, so there one
+    query groups the linked rows of all the records chosen, each cell an aggregate
+    (grouped()), and the export joins it to them.
     """
 
-    name: str
     queryset: object  # A function that returns the queryset, once the models are ready.
     key: str
     value: object  # A field's name or an expression.
@@ -307,48 +306,62 @@ class Joined:
     separator: str = NAME_SEPARATOR
     group: tuple = ()  # (field, [values]), or () for one cell.
 
-    def names(self):
-        if not self.group:
-            return [self.name]
-        return [f"{self.name}_{value}" for value in self.group[1]]
+    def cell(self, value=None):
+        """The cell of the rows in the group `value`, or of all of them."""
+        return JoinedCell(self, value)
 
-    def expressions(self):
-        value = F(self.value) if isinstance(self.value, str) else self.value
+    def value_expression(self):
+        return F(self.value) if isinstance(self.value, str) else self.value
+
+    def narrowed(self, value):
+        return {self.group[0]: value} if value is not None else {}
+
+    def expression(self, value=None):
+        """The cell as a subquery of the outer record (SQLite)."""
         linked = (
             self.queryset()
-            .filter(**{self.key: OuterRef("pk")})
+            .filter(**{self.key: OuterRef("pk")}, **self.narrowed(value))
             .order_by(*self.order)
-            .annotate(joined=value)
+            .annotate(joined=self.value_expression())
             .values("joined")
         )
-        if not self.group:
-            return [JoinedText(linked, self.separator)]
-        field_, values = self.group
-        return [JoinedText(linked.filter(**{field_: v}), self.separator) for v in values]
+        return JoinedText(linked, self.separator)
 
-    def read(self, ids):
-        """The texts of the records `ids`, by id, a tuple of its names() (PostgreSQL)."""
-        rows = chunk_rows(self, self.query, ids)
-        if not self.group:
-            return {pk: (text,) for pk, text in rows}
-        found = {(pk, group): text for pk, group, text in rows}
-        values = self.group[1]
-        return {pk: tuple(found.get((pk, v), "") for v in values) for pk in ids}
-
-    def query(self, ids):
+    def grouped(self, values):
+        """
+        The query of the cells in the groups `values` (None for all the rows) of each record
+        chosen (PostgreSQL): the record's key (KEY) and one text a value, named `joined_0`,
+        `joined_1`... in their order.
+        """
         from django.contrib.postgres.aggregates import StringAgg
 
-        value = F(self.value) if isinstance(self.value, str) else self.value
         order = [F(name) if isinstance(name, str) else name for name in self.order]
-        keys = [self.key, *self.group[:1]]
+        texts = {
+            f"joined_{number}": StringAgg(
+                self.value_expression(),
+                self.separator,
+                order_by=order,
+                filter=Q(**self.narrowed(value)) if value is not None else None,
+            )
+            for number, value in enumerate(values)
+        }
+        chosen = RawSQL(f'SELECT "{KEY}" FROM "{KEYS}"', ())
         return (
             self.queryset()
-            .filter(KeyIn(self.key, ids))
+            .filter(**{f"{self.key}__in": chosen})
             .order_by()
-            .values(*keys)
-            .annotate(joined=StringAgg(value, self.separator, order_by=order))
-            .values_list(*keys, "joined")
+            .values(**{KEY: F(self.key)})
+            .annotate(**texts)
+            .values_list(KEY, *texts)
         )
+
+
+@dataclass(frozen=True)
+class JoinedCell:
+    """A column's cell of linked rows: those of `joined` in its group `value`, or all."""
+
+    joined: Joined
+    value: object = None
 
 
 def joined_through(model, relation, value, *order):
@@ -356,12 +369,11 @@ def joined_through(model, relation, value, *order):
     field_ = model._meta.get_field(relation)
     target = field_.m2m_reverse_field_name()
     return Joined(
-        relation,
         lambda: field_.remote_field.through.objects.all(),
         field_.m2m_field_name(),
         f"{target}__{value}",
         [f"{target}__{name}" for name in order],
-    )
+    ).cell()
 
 
 def joined_citations(cited):
@@ -382,25 +394,22 @@ def joined_citations(cited):
         output_field=TextField(),
     )
     return Joined(
-        "citations",
         lambda: Citation.objects.all(),
         cited,
         text,
         [F("source__published_on").desc(nulls_last=True), "source__title", "pk"],
         CITATION_SEPARATOR,
-    )
+    ).cell()
 
 
-def joined_participants():
-    """The names of the organisations in each role in an activity."""
-    return Joined(
-        "participations",
-        lambda: Participation.objects.all(),
-        "activity",
-        "organisation__name",
-        ["organisation__name"],
-        group=("role", Role.values),
-    )
+#: The names of the organisations in each role in an activity.
+PARTICIPANTS = Joined(
+    lambda: Participation.objects.all(),
+    "activity",
+    "organisation__name",
+    ["organisation__name"],
+    group=("role", Role.values),
+)
 
 
 def citations_of(cited):
@@ -418,42 +427,70 @@ def citations_of(cited):
 @dataclass
 class Column:
     """
-    A column of CSV, HXL and XLSX: its header, its HXL hashtag, and its value in a row (a
-    dict of the table's fields and its Joined texts). `plain` columns hold nothing that
-    can begin as a formula (addresses, codes, dates, labels), so CSV need not check them.
+    A column of CSV, HXL and XLSX: its header, its HXL hashtag, and its cell, which the
+    database computes: a function of the Context that returns an expression over the
+    list's rows (a text, "" or NULL for an empty cell), or a JoinedCell. `plain` columns
+    hold nothing that can begin as a formula (addresses, codes, dates, labels), so CSV
+    need not check them.
     """
 
     name: str
     hxl: str
-    value: object  # (row, context) -> str
+    cell: object
     plain: bool = False
 
     @classmethod
-    def of(cls, name, hxl, value=None, plain=False):
+    def of(cls, name, hxl, cell=None, plain=False):
         """A column; by default the row's field `name`."""
-        return cls(name, hxl, value or (lambda row, context: row[name] or ""), plain)
+        return cls(name, hxl, cell or (lambda context: F(name)), plain)
+
+
+def text(*parts):
+    return Concat(*parts, output_field=TextField())
 
 
 def choice(name, choices):
-    labels = dict(choices.choices)
-    return lambda row, context: labels[row[name]]
-
-
-def precise(name):
-    return lambda row, context: iso_date(row[name], row[f"{name}_precision"])
-
-
-def address(url_name, key):
-    return Column.of(
-        "url", "#meta+url", lambda row, context: context.url(url_name, row[key]), plain=True
+    return lambda context: Case(
+        *[When(**{name: value}, then=Value(label)) for value, label in choices.choices],
+        output_field=TextField(),
     )
 
 
-CITATIONS = Column.of("citations", "#meta+citations")
+def precise(name):
+    """The date `name` in ISO 8601, no more precisely than known: 2026-01-22, 2026-01, 2026."""
+    day = Cast(name, TextField())  # YYYY-MM-DD on both databases.
+    lengths = {Precision.YEAR: 4, Precision.MONTH: 7}
+    return lambda context: Case(
+        *[
+            When(**{f"{name}_precision": precision}, then=Substr(day, 1, length))
+            for precision, length in lengths.items()
+        ],
+        default=day,
+        output_field=TextField(),
+    )
 
 
-def public_agreement(row, context):
-    return row["agreement"] and row["agreement__publication"] == Publication.PUBLISHED
+def url_of(url_name, key, context):
+    """The absolute address of the page of the record whose key is in the field `key`."""
+    prefix, suffix = address_parts(url_name)
+    return text(Value(context.base + prefix), Cast(key, TextField()), Value(suffix))
+
+
+def address(url_name, key):
+    return Column.of("url", "#meta+url", lambda context: url_of(url_name, key, context), plain=True)
+
+
+def if_public(condition, value):
+    """A cell that holds `value` (a function of the Context) where `condition` holds."""
+    return lambda context: Case(When(condition, then=value(context)), output_field=TextField())
+
+
+PUBLIC_AGREEMENT = Q(agreement__publication=Publication.PUBLISHED)
+PUBLIC_PARENT = Q(parent_is_public=True)
+
+
+def citations_column(cited):
+    return Column.of("citations", "#meta+citations", joined_citations(cited))
 
 
 ACTIVITY_COLUMNS = [
@@ -464,30 +501,29 @@ ACTIVITY_COLUMNS = [
     Column.of("end", "#date+end", precise("end_date"), plain=True),
     Column.of("description", "#activity+description"),
     *[
-        Column.of(
-            role.value,
-            f"#org+name+{role.value}",
-            lambda row, context, name=f"participations_{role.value}": row[name],
-        )
+        Column.of(role.value, f"#org+name+{role.value}", PARTICIPANTS.cell(role.value))
         for role in Role
     ],
-    Column.of("areas", "#sector"),
-    Column.of("countries", "#country+code", plain=True),
-    Column.of("regions", "#region+name"),
+    Column.of("areas", "#sector", joined_through(Activity, "areas", "name", "name", "slug")),
     Column.of(
-        "agreement",
-        "#meta+agreement",
-        lambda row, c: row["agreement__title"] if public_agreement(row, c) else "",
+        "countries",
+        "#country+code",
+        joined_through(Activity, "countries", "code", "code"),  # The code is the key.
+        plain=True,
+    ),
+    Column.of(
+        "regions", "#region+name", joined_through(Activity, "regions", "name", "name", "slug")
+    ),
+    Column.of(
+        "agreement", "#meta+agreement", if_public(PUBLIC_AGREEMENT, lambda c: F("agreement__title"))
     ),
     Column.of(
         "agreement_url",
         "#meta+agreement+url",
-        lambda row, c: (
-            c.url("agreement-detail", row["agreement"]) if public_agreement(row, c) else ""
-        ),
+        if_public(PUBLIC_AGREEMENT, lambda c: url_of("agreement-detail", "agreement", c)),
         plain=True,
     ),
-    CITATIONS,
+    citations_column("activity"),
 ]
 
 ORGANISATION_COLUMNS = [
@@ -498,28 +534,25 @@ ORGANISATION_COLUMNS = [
     Column.of(
         "iati_type",
         "#org+type+code",
-        lambda row, c: IATI_ORGANISATION_TYPE[row["kind"]],
+        lambda context: Case(
+            *[When(kind=kind, then=Value(code)) for kind, code in IATI_ORGANISATION_TYPE.items()],
+            output_field=TextField(),
+        ),
         plain=True,
     ),
     Column.of("iati_identifier", "#org+code"),
-    Column.of(
-        "parent",
-        "#org+name+parent",
-        lambda row, c: row["parent__name"] if row["parent_is_public"] else "",
-    ),
+    Column.of("parent", "#org+name+parent", if_public(PUBLIC_PARENT, lambda c: F("parent__name"))),
     Column.of(
         "parent_url",
         "#meta+parent+url",
-        lambda row, c: (
-            c.url("organisation-detail", row["parent__slug"]) if row["parent_is_public"] else ""
-        ),
+        if_public(PUBLIC_PARENT, lambda c: url_of("organisation-detail", "parent__slug", c)),
         plain=True,
     ),
     Column.of("city", "#loc+name"),
     Column.of("country", "#country+code", plain=True),
     Column.of("website", "#meta+website"),
     Column.of("description", "#org+description"),
-    CITATIONS,
+    citations_column("organisation"),
 ]
 
 AGREEMENT_COLUMNS = [
@@ -529,10 +562,10 @@ AGREEMENT_COLUMNS = [
     Column.of("signed", "#date+signed", precise("signed_on"), plain=True),
     Column.of("city", "#loc+name"),
     Column.of("country", "#country+code", plain=True),
-    Column.of("parties", "#org+name"),
-    Column.of("areas", "#sector"),
+    Column.of("parties", "#org+name", joined_through(Agreement, "parties", "name", "name")),
+    Column.of("areas", "#sector", joined_through(Agreement, "areas", "name", "name")),
     Column.of("summary", "#description"),
-    CITATIONS,
+    citations_column("agreement"),
 ]
 
 AREA_COLUMNS = [
@@ -540,24 +573,22 @@ AREA_COLUMNS = [
     Column.of("name", "#sector+name"),
     Column.of("kind", "#sector+type", choice("kind", AreaKind), plain=True),
     Column.of("description", "#description"),
-    CITATIONS,
+    citations_column("area"),
 ]
 
 
-@dataclass(eq=False)  # Keys of compiled_queries, by identity.
+@dataclass(eq=False)  # Compared, and hashed, by identity.
 class Table:
     """
-    One public list as an export: its page's view (queryset and FilterSet), the fields read
-    from each row, the texts the database joins beside them per chunk for the columns of
-    CSV, HXL and XLSX (`joined`), the columns, its formats, and for IATI XML the linked rows
-    read as tuples per chunk (`related`).
+    One public list as an export: its page's view (queryset and FilterSet), the columns of
+    CSV, HXL and XLSX, its formats, and for IATI XML the fields read from each row and the
+    linked rows read as tuples per chunk (`related`).
     """
 
     name: str  # The list's path and the dump's file names: "activities".
     list_name: str  # The list's URL name: "activity-list".
     view: type
     fields: list
-    joined: list
     columns: list
     formats: list = field(default_factory=lambda: ["csv", "xlsx"])
     related: list = field(default_factory=list)
@@ -569,15 +600,11 @@ class Table:
     def header(self):
         return [column.name for column in self.columns]
 
-    def cells(self, row, context):
-        return [column.value(row, context) for column in self.columns]
-
-    def chunks(self, rows, linked_rows="joined"):
+    def chunks(self, rows, linked_rows="related"):
         """
         The rows of the filtered list as dicts of `fields` (the first the key) and the
-        table's `joined` texts (or, with linked_rows="related", its `related` tuples), a
-        chunk at a time. A search in relevance order (search.Ranked) is read by its ids, in
-        order.
+        table's `related` tuples (the only linked rows left to read this way), a chunk at
+        a time. A search in relevance order (search.Ranked) is read by its ids, in order.
         """
         if isinstance(rows, QuerySet):
             chunks = raw_chunks(rows.values_list(*self.fields))
@@ -586,15 +613,6 @@ class Table:
         fields = self.fields
         for tuples in chunks:
             ids = [row[0] for row in tuples]
-            if linked_rows == "joined":
-                names = [name for joined in self.joined for name in joined.names()]
-                texts = self.joined_texts(ids)
-                yield [
-                    dict(zip(fields, row, strict=True))
-                    | dict(zip(names, texts[row[0]], strict=True))
-                    for row in tuples
-                ]
-                continue
             linked = [(related.name, related.read(ids)) for related in self.related]
             chunk = []
             for row in tuples:
@@ -604,34 +622,191 @@ class Table:
                 chunk.append(record)
             yield chunk
 
-    def joined_texts(self, ids):
-        """The texts of the `joined` cells of the records `ids`, by id: one query."""
-        if not self.joined:
-            return dict.fromkeys(ids, ())
-        if connections[self.view.queryset.db].vendor == "postgresql":
-            found = [(joined.read(ids), ("",) * len(joined.names())) for joined in self.joined]
-            return {pk: sum((texts.get(pk, none) for texts, none in found), ()) for pk in ids}
-        return {row[0]: row[1:] for row in chunk_rows(self, self.joined_query, ids)}
-
-    def joined_query(self, ids):
-        """The query of joined_texts() on SQLite: a subquery a cell."""
-        cells = {
-            f"joined_{name}": expression
-            for joined in self.joined
-            for name, expression in zip(joined.names(), joined.expressions(), strict=True)
-        }
-        return (
-            self.view.queryset.model._default_manager.filter(KeyIn("pk", ids))
-            .order_by()
-            .annotate(**cells)
-            .values_list("pk", *cells)
-        )
-
     def by_ids(self, ranked, start):
         ids = ranked.ids[start : start + EXPORT_CHUNK]
         rows = ranked.queryset.filter(KeyIn("pk", ids)).values_list(*self.fields)
         found = {row[0]: row for row in raw_rows(rows)}
         return [found[pk] for pk in ids if pk in found]
+
+
+def cells_statement(table, rows, context, escaped, limit=None, keyed=True):
+    """
+    (database alias, SQL, parameters) of one statement that selects the cells of `rows` (a
+    queryset), at most `limit`, in their order, after each row's key if `keyed`: the
+    table's columns as texts, NULL for an empty one, and with `escaped` a `'` before each
+    cell of a column that is not plain and begins as a formula (escape_formula). None if
+    `rows` is empty.
+
+    The rows and their own cells are chosen first (CHOSEN); on PostgreSQL each Joined is
+    then one grouped query over the keys of the rows chosen (KEYS), joined to them, and
+    the rows keep their place by their number. The outer query makes the cells empty or
+    escaped, reading each once (a cell of linked rows costs a subquery on SQLite).
+    """
+    alias = rows.db
+    grouping = connections[alias].vendor == "postgresql"
+    own = {KEY: F("pk")}
+    joined = {}  # Joined: [group values], in the order first met.
+    sources = []
+    for number, column in enumerate(table.columns):
+        cell = column.cell
+        if isinstance(cell, JoinedCell) and grouping:
+            values = joined.setdefault(cell.joined, [])
+            values.append(cell.value)
+            source = f'"joined_{list(joined).index(cell.joined)}"."joined_{len(values) - 1}"'
+        else:
+            name = CELL.format(number)
+            if isinstance(cell, JoinedCell):
+                own[name] = cell.joined.expression(cell.value)
+            else:
+                own[name] = cell(context)
+            source = f'"{CHOSEN}"."{name}"'
+        sources.append((source, escaped and not column.plain))
+    chosen = rows.annotate(**own).values_list(*own)
+    if limit is not None:
+        chosen = chosen[:limit]
+    try:
+        sql, params = chosen.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+    params = list(params)
+    if not grouping:
+        ctes, tail = [f'"{CHOSEN}" AS ({sql})'], f'FROM "{CHOSEN}"'
+    else:
+        numbered = f'SELECT *, ROW_NUMBER() OVER () AS "{NUMBER}" FROM ({sql}) AS listed'
+        ctes, joins = [f'"{CHOSEN}" AS MATERIALIZED ({numbered})'], []
+        if joined:  # Sorted once for every grouped query, each of which reads them in order.
+            ctes.append(f'"{KEYS}" AS MATERIALIZED (SELECT "{KEY}" FROM "{CHOSEN}" ORDER BY 1)')
+        for number, (joined_, values) in enumerate(joined.items()):
+            grouped_sql, grouped_params = joined_.grouped(values).query.sql_with_params()
+            ctes.append(f'"joined_{number}" AS ({grouped_sql})')
+            params += grouped_params
+            joins.append(
+                f'LEFT JOIN "joined_{number}" ON "joined_{number}"."{KEY}" = "{CHOSEN}"."{KEY}"'
+            )
+        tail = f'FROM "{CHOSEN}" {" ".join(joins)} ORDER BY "{CHOSEN}"."{NUMBER}"'
+    cells = [f'"{CHOSEN}"."{KEY}"'] if keyed else []
+    starts = ", ".join(["%s"] * len(FORMULA_STARTS))
+    for source, checked in sources:
+        if checked:
+            cells.append(
+                f"CASE WHEN SUBSTR({source}, 1, 1) IN ({starts}) THEN %s || {source} "
+                f"ELSE NULLIF({source}, '') END"
+            )
+            params += [*FORMULA_STARTS, ESCAPE]
+        else:
+            cells.append(f"NULLIF({source}, '')")
+    return alias, f"WITH {', '.join(ctes)} SELECT {', '.join(cells)} {tail}", params
+
+
+#: How PostgreSQL runs an export's statement. Its estimates of the grouped rows are far too
+#: high, which would have it compile the statement (JIT) for a second or more. Without
+#: hashing, it takes the rows' keys in order (sorted and made unique) to find their linked
+#: rows, reading the pages of each index and table in order, and groups those as they come,
+#: about twice as fast at a million activities as taking the keys in a hash's order. The
+#: rows sorted back into the list's order take some tens of megabytes.
+STATEMENT_SETTINGS = {"jit": "off", "enable_hashagg": "off", "work_mem": "64MB"}
+
+
+@contextlib.contextmanager
+def statement_cursor(alias, chunked=False):
+    """A cursor for an export's statement, in a transaction of its own settings."""
+    connection = connections[alias]
+    with transaction.atomic(using=alias):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                for name, value in STATEMENT_SETTINGS.items():
+                    cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+        with connection.chunked_cursor() if chunked else connection.cursor() as cursor:
+            yield cursor
+
+
+class Cells:
+    """
+    The cells of a table's rows (tuples, or CSV through PostgreSQL's COPY), computed by the
+    database, stopping at the context's limit; `truncated` once the rows run past it. A
+    search in relevance order (search.Ranked) is read by its ids, a chunk at a time, in
+    order.
+    """
+
+    def __init__(self, table, rows, context, escaped):
+        self.table, self.rows, self.context, self.escaped = table, rows, context, escaped
+        self.truncated = False
+
+    def statement(self, rows, keyed=True):
+        limit = self.context.limit
+        return cells_statement(
+            self.table,
+            rows,
+            self.context,
+            self.escaped,
+            None if limit is None else limit + 1,
+            keyed,
+        )
+
+    @property
+    def copied(self):
+        """Whether the rows go out as CSV through COPY (copy()) rather than as tuples."""
+        rows = self.rows
+        return isinstance(rows, QuerySet) and connections[rows.db].vendor == "postgresql"
+
+    def copy(self):
+        """
+        The CSV of the rows that PostgreSQL writes (COPY), about WRITE_SIZE bytes a piece,
+        the same as csv_line() writes. COPY sends a row at a time, so the one past the
+        limit is left out here.
+        """
+        statement = self.statement(self.rows, keyed=False)
+        if statement is None:
+            return
+        alias, sql, params = statement
+        limit, number, pieces, size = self.context.limit, 0, [], 0
+        copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+        with statement_cursor(alias) as cursor, cursor.copy(copy_sql, params) as copy:
+            for line in copy:
+                number += 1
+                if limit is not None and number > limit:
+                    self.truncated = True
+                    continue
+                pieces.append(line)
+                size += len(line)
+                if size >= WRITE_SIZE:
+                    yield b"".join(pieces)
+                    pieces, size = [], 0
+        if pieces:
+            yield b"".join(pieces)
+
+    def __iter__(self):
+        limit, number = self.context.limit, 0
+        for chunk in self.chunks():
+            for row in chunk:
+                if number == limit:
+                    self.truncated = True
+                    return
+                number += 1
+                yield row
+
+    def chunks(self):
+        rows = self.rows
+        if isinstance(rows, QuerySet):
+            statement = self.statement(rows)
+            if statement is None:
+                return
+            alias, sql, params = statement
+            with statement_cursor(alias, chunked=True) as cursor:
+                cursor.execute(sql, params)
+                while chunk := cursor.fetchmany(EXPORT_CHUNK):
+                    yield [row[1:] for row in chunk]
+            return
+        for start in range(0, len(rows), EXPORT_CHUNK):
+            ids = rows.ids[start : start + EXPORT_CHUNK]
+            statement = self.statement(rows.queryset.filter(KeyIn("pk", ids)))
+            if statement is None:
+                continue
+            alias, sql, params = statement
+            with statement_cursor(alias) as cursor:
+                cursor.execute(sql, params)
+                found = {row[0]: row[1:] for row in cursor.fetchall()}
+            yield [found[pk] for pk in ids if pk in found]
 
 
 TABLES = {
@@ -645,13 +820,6 @@ TABLES = {
                 *["pk", "title", "status", "description", "changed_at"],
                 *["start_date", "start_date_precision", "end_date", "end_date_precision"],
                 *["agreement", "agreement__title", "agreement__publication"],
-            ],
-            [
-                joined_participants(),
-                joined_through(Activity, "areas", "name", "name", "slug"),
-                joined_through(Activity, "countries", "code", "code", "name"),
-                joined_through(Activity, "regions", "name", "name", "slug"),
-                joined_citations("activity"),
             ],
             ACTIVITY_COLUMNS,
             ["csv", "xlsx", "iati.xml", "hxl.csv"],
@@ -682,7 +850,6 @@ TABLES = {
                 *["parent__name", "parent__slug", "parent_is_public"],
                 *["city", "country", "website", "description"],
             ],
-            [joined_citations("organisation")],
             ORGANISATION_COLUMNS,
             ["csv", "xlsx", "hxl.csv"],
         ),
@@ -692,11 +859,6 @@ TABLES = {
             views.AgreementListView,
             ["pk", "title", "kind", "signed_on", "signed_on_precision", "city", "country"]
             + ["summary"],
-            [
-                joined_through(Agreement, "parties", "name", "name"),
-                joined_through(Agreement, "areas", "name", "name"),
-                joined_citations("agreement"),
-            ],
             AGREEMENT_COLUMNS,
         ),
         Table(
@@ -704,7 +866,6 @@ TABLES = {
             "area-list",
             views.AreaListView,
             ["pk", "slug", "name", "kind", "description"],
-            [joined_citations("area")],
             AREA_COLUMNS,
         ),
     ]
@@ -753,47 +914,58 @@ def truncation_note(context):
     )
 
 
-def taken(buffer):
-    """What `buffer` (a StringIO) holds, which it then forgets."""
-    text = buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    return text
-
-
 #: The byte order mark that tells a spreadsheet program a CSV file is UTF-8 (Excel reads it
 #: as its ANSI code page without one, and garbles every accent).
 BYTE_ORDER_MARK = "\ufeff"
+#: A cell that CSV writes in double quotes.
+QUOTED = re.compile('[,"\r\n]')
+
+
+def csv_cell(text):
+    if text is None:
+        return ""
+    if text == "" or QUOTED.search(text):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def csv_line(cells):
+    """
+    One line of CSV as PostgreSQL's COPY writes it (Cells.copy), so that an export is the
+    same from either: a cell in double quotes, each inside doubled, when it holds a comma, a
+    double quote, a carriage return or a line feed, or is "" (None is an empty cell); a
+    line feed at the end of the line.
+    """
+    return ",".join(map(csv_cell, cells)) + "\n"
 
 
 def csv_lines(table, rows, context, hxl=False):
     """
-    The CSV of `rows`, about WRITE_SIZE characters a string, after a byte order mark for
-    spreadsheet programs. With `hxl`, HXL's hashtag row under the header and no byte order
-    mark: HXL is read by HXL tools, and libhxl keeps a mark as part of the first header.
+    The CSV of `rows`, in pieces of about WRITE_SIZE characters or bytes, after a byte order
+    mark for spreadsheet programs. With `hxl`, HXL's hashtag row under the header and no
+    byte order mark: HXL is read by HXL tools, and libhxl keeps a mark as part of the first
+    header. On PostgreSQL the database writes the CSV of the rows (Cells.copy); the header
+    and the note of a truncated export are written here.
     """
-    buffer = io.StringIO()
-    if not hxl:
-        buffer.write(BYTE_ORDER_MARK)
-    writerow = csv.writer(buffer).writerow
-    writerow(map(escape_formula, table.header()))
+    head = [] if hxl else [BYTE_ORDER_MARK]
+    head.append(csv_line(map(escape_formula, table.header())))
     if hxl:
-        writerow([escape_formula(column.hxl) for column in table.columns])
-    yield taken(buffer)
-    values = [column.value for column in table.columns]
-    checked = [number for number, column in enumerate(table.columns) if not column.plain]
-    capped = Capped(table, rows, context.limit)
-    for record in capped:
-        cells = [value(record, context) for value in values]
-        for number in checked:
-            if cells[number].startswith(FORMULA_STARTS):
-                cells[number] = ESCAPE + cells[number]
-        writerow(cells)
-        if buffer.tell() >= WRITE_SIZE:
-            yield taken(buffer)
-    if capped.truncated:
-        writerow([escape_formula(truncation_note(context))])
-    yield taken(buffer)
+        head.append(csv_line([escape_formula(column.hxl) for column in table.columns]))
+    yield "".join(head)
+    cells = Cells(table, rows, context, escaped=True)
+    if cells.copied:
+        yield from cells.copy()
+    else:
+        lines, size = [], 0
+        for row in cells:
+            lines.append(csv_line(row))
+            size += len(lines[-1])
+            if size >= WRITE_SIZE:
+                yield "".join(lines)
+                lines, size = [], 0
+        yield "".join(lines)
+    if cells.truncated:
+        yield csv_line([escape_formula(truncation_note(context))])
 
 
 def write_xlsx(table, rows, context, file):
@@ -815,11 +987,11 @@ def write_xlsx(table, rows, context, file):
                     write(number, column, xml_text(text))
 
         append(0, table.header())
-        capped, values = Capped(table, rows, context.limit), table.columns
+        cells = Cells(table, rows, context, escaped=False)
         number = 0
-        for number, row in enumerate(capped, 1):  # noqa: B007 The last row's number follows.
-            append(number, [column.value(row, context) for column in values])
-        if capped.truncated:
+        for number, row in enumerate(cells, 1):  # noqa: B007 The last row's number follows.
+            append(number, row)
+        if cells.truncated:
             append(number + 1, [truncation_note(context)])
 
 
@@ -888,8 +1060,9 @@ def dump(table, export_format, path):
         with path.open("wb") as file:
             write_xlsx(table, rows, context, file)
         return
-    with path.open("w", encoding="utf-8", newline="") as file:
-        file.writelines(STREAMS[export_format](table, rows, context))
+    with path.open("wb") as file:
+        for piece in STREAMS[export_format](table, rows, context):
+            file.write(piece.encode() if isinstance(piece, str) else piece)
 
 
 def dump_path(name):

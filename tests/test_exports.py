@@ -482,3 +482,73 @@ def test_iati_identifier_takes_identifiers(value):
 def test_iati_identifier_refuses_what_is_not_one(value):
     with pytest.raises(ValidationError, match="IATI organisation identifier"):
         OrganisationFactory.build(iati_identifier=value).full_clean(exclude=["slug", "name"])
+
+
+def test_csv_line_quotes_as_postgresql_copy_does():
+    cells = ["plain", "", None, 'say "yes"', "a,b", "line\nfeed", "carriage\rreturn", "\\."]
+
+    line = exports.csv_line(cells)
+
+    assert line == ('plain,"",,"say ""yes""","a,b","line\nfeed","carriage\rreturn",\\.\n')
+    assert next(csv.reader(io.StringIO(line, newline=""))) == [c or "" for c in cells]
+
+
+#: Texts that CSV must quote, escape or keep as they are.
+NASTY = [
+    'He said "yes", then left',
+    "two\nlines",
+    "carriage\r\nreturn",
+    "=SUM(A1)",
+    "+41 22",
+    "-2",
+    "@home",
+    "\ttabbed",
+    "\\.",
+    "Coopération à Genève — 東京",
+    "back\\slash, comma",
+]
+
+
+def test_csv_through_copy_is_byte_for_byte_the_csv_written_in_python(monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's.")
+    for number, text in enumerate(NASTY):
+        made = ActivityFactory(
+            title=text,
+            description=NASTY[-number - 1] if number % 3 else "",
+            start_date=datetime.date(2020, 1, 1 + number),
+            countries=["FR"] if number % 2 else [],
+        )
+        organisation = OrganisationFactory(name=f"{text} {number}", acronym=text)
+        ParticipationFactory(activity=made, organisation=organisation, role=Role.FUNDING)
+        made.areas.set([AreaFactory(name=text.replace("\r", ""))])
+        source = SourceFactory(title=text.replace("\r", ""), text=f"It said: {text}.")
+        CitationFactory(activity=made, source=source, quote=text.replace("\r", ""), note=text)
+    ActivityFactory(title="Oldest, left out", start_date=datetime.date(2019, 1, 1))
+    table = exports.TABLES["activity-list"]
+    context = exports.Context("http://testserver", len(NASTY), "http://testserver/a.csv")
+
+    def written(hxl):
+        pieces = list(exports.csv_lines(table, table.filterset(None).qs, context, hxl))
+        kinds = {type(piece) for piece in pieces}
+        content = b"".join(p.encode() if isinstance(p, str) else p for p in pieces)
+        return content, kinds
+
+    copied = [written(hxl) for hxl in (False, True)]
+    monkeypatch.setattr(exports.Cells, "copied", False)
+    fetched = [written(hxl) for hxl in (False, True)]
+
+    assert [kinds for _, kinds in copied] == [{str, bytes}] * 2
+    assert [kinds for _, kinds in fetched] == [{str}] * 2
+    assert [content for content, _ in copied] == [content for content, _ in fetched]
+    rows = list(csv.reader(io.StringIO(copied[0][0].decode("utf-8-sig"), newline="")))
+    assert [row[1] for row in rows[1:-1]] == [exports.escape_formula(t) for t in NASTY[::-1]]
+    assert rows[-1] == [
+        f"This export stops at {len(NASTY)} rows; the list has more. "
+        "The full list, rebuilt every night: http://testserver/a.csv"
+    ]
+    assert [len(row) for row in rows[:-1]] == [len(table.columns)] * (len(NASTY) + 1)
+    assert b',"carriage\r\nreturn",' in copied[0][0]
+    assert copied[0][0].split(b"\n")[0].endswith(b",citations")  # LF ends a line, as in COPY.
