@@ -3,10 +3,12 @@ Facets of a public list: for each of a few fields, its values with the number of
 that have each under the list's other filters, as links that add or remove that value.
 
 Counts of the whole list, unfiltered, are read from the table counts.py keeps in step with
-every write: a page with no filter counts nothing. Counts under filters stop at a time
-budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's facet_time_limit_ms):
-on PostgreSQL each count runs with a statement timeout of what is left of it, in a
-transaction rolled back afterwards; on SQLite a progress handler interrupts it. A facet not
+every write: a page with no filter counts nothing; nor does an activity list narrowed by
+one value of one facet, whose other facets the table keeps too. Counts under other filters
+stop at a time budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's
+facet_time_limit_ms): on PostgreSQL each count runs with a statement timeout of what is
+left of it, in a transaction rolled back afterwards; on SQLite a progress handler
+interrupts it. A facet not
 counted in time lists its values without numbers and says so. Counts under filters are
 kept in the cache for the next page of the same filtered list (see cached.py).
 """
@@ -27,6 +29,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from . import cached
+from .counts import ACTIVITIES, narrowed
 from .counts import stored as stored_counts
 from .models import (
     Activity,
@@ -169,6 +172,10 @@ class Field:
     def setting(self, key):
         return {self.name: key}
 
+    def stored_key(self, key):
+        """How the table of counts (counts.py) writes the value `key`."""
+        return key
+
 
 class ChoiceField(Field):
     def __init__(self, name, label, choices, column, glossary=""):
@@ -239,6 +246,9 @@ class LinkField(Field):
     def from_stored(self, pairs):
         keys = {str(pk): key for pk, key in self.keys().items()}
         return [(keys[value], n) for value, n in pairs if value in keys]
+
+    def stored_key(self, key):
+        return next(str(pk) for pk, value in self.keys().items() if value == key)
 
     def choices(self):
         return labels(self.model, self.key)["choices"]
@@ -458,6 +468,26 @@ def narrowed_count(make_fields, list_name, filterset, query):
     return None
 
 
+def narrowed_list(make_fields, list_name, filterset, query):
+    """
+    The name under which the table of counts keeps the facets of a list narrowed by one
+    value of one facet and nothing else (counts.narrowed); None for any other filter, or a
+    value the facet does not offer (an organisation given by its name is counted).
+    """
+    if list_name != ACTIVITIES:
+        return None
+    active = active_names(filterset)
+    for field in make_fields():
+        key = field.selected(query)
+        if key and active == set(field.parameters):
+            if any(len(query.getlist(name)) != 1 for name in field.parameters):
+                return None
+            if key not in dict(field.choices()):
+                return None
+            return narrowed(field.name, field.stored_key(key))
+    return None
+
+
 def active_names(filterset):
     """The filters that narrow a bound, valid filterset's list (a sort does not)."""
     cleaned = filterset.form.cleaned_data if filterset.is_bound else {}
@@ -485,18 +515,23 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     showing_all = query.get(ALL_PARAMETER, "")
     # Counts under filters, kept for the next page of the same list, until a record changes.
     filtered_key = f"cooperation:facet-counts:{list_name}:{cached.version()}:{filters_of(query)}"
-    known = cache.get(filtered_key, {}) if active else {}
+    # Narrowed by one facet's value: the other facets are kept in the table too.
+    kept = narrowed_list(make_fields, list_name, filterset, query) if active else None
+    kept = stored_counts(kept) if kept else None
+    known = cache.get(filtered_key, {}) if active and kept is None else {}
     counted = {}
     result = []
     out_of_time = False
     for field in fields:
         counts = known.get(field.name)
-        if field.name in known:
-            pass  # Counted for an earlier page, or None: not counted in time then.
-        elif not active - set(field.parameters):
+        if not active - set(field.parameters):
             if unfiltered is None:
                 unfiltered = unfiltered_counts(list_name, fields)
             counts = unfiltered.get(field.name)
+        elif kept is not None:
+            counts = field.from_stored(kept.get(field.name, []))
+        elif field.name in known:
+            pass  # Counted for an earlier page, or None: not counted in time then.
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)
             try:
