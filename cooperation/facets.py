@@ -8,9 +8,10 @@ one value of one facet, whose other facets the table keeps too. Counts under oth
 stop at a time budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's
 facet_time_limit_ms): on PostgreSQL each count runs with a statement timeout of what is
 left of it, in a transaction rolled back afterwards; on SQLite a progress handler
-interrupts it. A facet not
-counted in time lists its values without numbers and says so. Counts under filters are
-kept in the cache for the next page of the same filtered list (see cached.py).
+interrupts it. A facet not counted in time lists its values without numbers and says so.
+The counts of the list's own rows are tried first: when one of them runs out of the whole
+budget, the others, which read those rows and more, are not tried. Counts under filters
+are kept in the cache for the next page of the same filtered list (see cached.py).
 """
 
 import dataclasses
@@ -147,6 +148,10 @@ class Facet:
 class Field:
     """One facet: which filters it sets, how to count its values and how to name them."""
 
+    #: Whether its count reads rows beyond the list's own (links, another table): it then
+    #: takes at least as long as a count of the list's own rows.
+    reads_beyond = True
+
     def __init__(self, name, label, glossary=""):
         self.name, self.label, self.glossary = name, label, glossary
 
@@ -178,6 +183,8 @@ class Field:
 
 
 class ChoiceField(Field):
+    reads_beyond = False
+
     def __init__(self, name, label, choices, column, glossary=""):
         super().__init__(name, label, glossary)
         self.choices_class, self.column = choices, column
@@ -193,6 +200,8 @@ class ChoiceField(Field):
 class AgreementKindField(ChoiceField):
     """The kind of an activity's agreement, when that agreement is public."""
 
+    reads_beyond = True
+
     def count(self, queryset):
         return super().count(queryset.filter(agreement__publication=Publication.PUBLISHED))
 
@@ -202,6 +211,8 @@ class RoleField(ChoiceField):
     Roles: with an organisation chosen, the activities in which it has each role; otherwise
     those in which any organisation has it.
     """
+
+    reads_beyond = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -268,6 +279,8 @@ class OrganisationField(LinkField):
 
 class YearField(Field):
     """The year a date falls in, set as the two date filters that bound it."""
+
+    reads_beyond = False
 
     def __init__(self, name, label, column, after, before, model, glossary=""):
         super().__init__(name, label, glossary)
@@ -520,9 +533,11 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     kept = stored_counts(kept) if kept else None
     known = cache.get(filtered_key, {}) if active and kept is None else {}
     counted = {}
-    result = []
-    out_of_time = False
-    for field in fields:
+    found = {}
+    out_of_time = hopeless = False
+    # The counts of the list's own rows first: if one of them, given the whole budget, runs
+    # out of time, the others would too, as each reads those rows and more.
+    for field in sorted(fields, key=lambda field: field.reads_beyond):
         counts = known.get(field.name)
         if not active - set(field.parameters):
             if unfiltered is None:
@@ -534,19 +549,29 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
             pass  # Counted for an earlier page, or None: not counted in time then.
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)
+            whole_budget = not counted
             try:
                 counts = counted[field.name] = budget.run(
                     lambda rows=rows, field=field: field.count(rows)
                 )
             except OutOfTime:
                 # Kept as not counted, so that every page of this list does not spend its
-                # budget on it again; the facets after it are tried by the next page.
+                # budget on it again; the facets after it are tried by the next page,
+                # unless they cannot be counted in time either.
                 counted[field.name] = None
                 out_of_time = True
-        result.append(facet(field, counts, query, showing_all == field.name))
+                hopeless = whole_budget and not field.reads_beyond
+        found[field.name] = counts
+    if hopeless:
+        untried = [
+            field.name
+            for field in fields
+            if field.name not in known.keys() | counted.keys() and active - set(field.parameters)
+        ]
+        counted.update(dict.fromkeys(untried, None))
     if counted:
         cache.set(filtered_key, {**known, **counted}, cached.MAX_AGE)
-    return result
+    return [facet(field, found[field.name], query, showing_all == field.name) for field in fields]
 
 
 def filters_of(query):
