@@ -24,14 +24,24 @@ countries, regions, organisations and roles once. An agreement, when published, 
 total, its kind, its year signed, each party and area once, and to the activities' facet
 "agreement kind" the number of its published activities. Values are stored by key (a
 choice, a year, a record's primary key); the page shows those that are public.
+
+The activity list narrowed by one value of one facet (?area=12, ?status=pipeline) has its
+other facets kept too, as the list "activities:area=12": an activity adds each of its
+values to the list of each of its other values (pairs()). An organisation and a role pair
+within one participation, as facets.RoleField counts an organisation's own roles. Counted
+under the filter at a million activities, these facets took longer than the time budget
+(a narrowed list holds up to a few hundred thousand activities); a save that changes no
+column they read (an editor's change of the text) reads no link for them.
 """
 
+import itertools
+import secrets
 from collections import Counter
 
 from django.core.cache import cache
 from django.db import connections, transaction
-from django.db.models import Count, QuerySet
-from django.db.models.functions import ExtractYear
+from django.db.models import CharField, Count, F, QuerySet
+from django.db.models.functions import Cast, ExtractYear
 
 from . import cached
 from .models import (
@@ -48,6 +58,7 @@ from .models import (
 
 ACTIVITIES, AGREEMENTS = "activities", "agreements"
 STORED_KEY = "cooperation:stored-counts:{}"
+NARROWED_KEY = "cooperation:stored-counts:narrowed"
 #: The facet that holds a list's total, with the value "".
 TOTAL = "all"
 PUBLISHED = Publication.PUBLISHED
@@ -119,9 +130,73 @@ def activity_links(ids, facets, using, published=True):
 ACTIVITY_LINK_FACETS = {*ACTIVITY_LINKS, "organisation", "role"}
 
 
+def paired(ids, facets, using):
+    """What activities add through their links in `facets`, and to the narrowed lists."""
+    return activity_links(ids, facets, using) + pairs(ids, using)
+
+
 def of_activities(ids, using):
     added, published = activity_columns(ids, using)
-    return added + activity_links(published, ACTIVITY_LINK_FACETS, using)
+    return added + activity_links(published, ACTIVITY_LINK_FACETS, using) + pairs(ids, using)
+
+
+def narrowed(facet, value):
+    """The name of the activity list narrowed by one value of one facet: activities:area=12."""
+    return f"{ACTIVITIES}:{facet}={value}"
+
+
+#: Facets whose pairs are taken within one participation: an organisation in a role, as the
+#: list narrowed by an organisation counts its roles (facets.RoleField) and the other way.
+SAME_PARTICIPATION = {"organisation", "role"}
+
+
+def facet_values(ids, using):
+    """
+    For each published activity of `ids`: the (facet, value) pairs it counts in, and the
+    (organisation, role) pairs of its participations.
+    """
+    rows = (
+        Activity.objects.using(using)
+        .filter(pk__in=ids, publication=PUBLISHED)
+        .values_list("pk", "status", "start_date", "agreement__kind", "agreement__publication")
+    )
+    found, roles = {}, {}
+    for pk, status, start, kind, agreement_publication in rows:
+        values = found[pk] = {("status", status)}
+        if start is not None:
+            values.add(("start_year", str(start.year)))
+        if agreement_publication == PUBLISHED:
+            values.add(("agreement_kind", kind))
+    if not found:
+        return found, roles
+    published = list(found)
+    for facet, (table, column) in ACTIVITY_LINKS.items():
+        links = table.objects.using(using).filter(activity__in=published)
+        for pk, value in links.values_list("activity", column):
+            found[pk].add((facet, str(value)))
+    participations = Participation.objects.using(using).filter(activity__in=published)
+    for pk, organisation, role in participations.values_list("activity", "organisation", "role"):
+        found[pk].update([("organisation", str(organisation)), ("role", role)])
+        roles.setdefault(pk, set()).add((str(organisation), role))
+    return found, roles
+
+
+def pairs(ids, using):
+    """
+    What activities `ids` add to the counts of the lists narrowed by one facet's value:
+    each value of each of its facets to the list narrowed by each value of its others.
+    """
+    added = Counter()
+    found, roles = facet_values(ids, using)
+    for pk, values in found.items():
+        for facet, value in values:
+            for other, other_value in values:
+                if other != facet and {facet, other} != SAME_PARTICIPATION:
+                    added[narrowed(facet, value), other, other_value] += 1
+        for organisation, role in roles.get(pk, ()):
+            added[narrowed("organisation", organisation), "role", role] += 1
+            added[narrowed("role", role), "organisation", organisation] += 1
+    return added
 
 
 def agreement_columns(ids, using):
@@ -201,6 +276,7 @@ def add(before, after, using):
 def forget(using):
     """Drop the counts kept in the cache: now, and again once the write is committed."""
     keys = [STORED_KEY.format(list_name) for list_name in [ACTIVITIES, AGREEMENTS]]
+    keys.append(NARROWED_KEY)
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys), using=using)
 
@@ -250,7 +326,100 @@ def rebuild(using="default"):
             for (list_name, facet, value), n in counts.items()
             if n
         )
+        rebuild_pairs(using)
     forget(using)
+
+
+def value_rows(using):
+    """
+    For each facet of the activities, the query of its (owner, value) rows: each published
+    activity with each value it counts in once, values as text as the table keeps them.
+    """
+    text = CharField()
+    activities = Activity.objects.using(using).filter(publication=PUBLISHED).order_by()
+    found = {
+        "status": activities.values(owner=F("pk"), value=F("status")),
+        "start_year": activities.filter(start_date__isnull=False).values(
+            owner=F("pk"), value=Cast(ExtractYear("start_date"), text)
+        ),
+        "agreement_kind": activities.filter(agreement__publication=PUBLISHED).values(
+            owner=F("pk"), value=F("agreement__kind")
+        ),
+    }
+    for facet, (table, column) in ACTIVITY_LINKS.items():
+        rows = table.objects.using(using).filter(activity__publication=PUBLISHED).order_by()
+        found[facet] = rows.values(owner=F("activity"), value=Cast(column, text))
+    participations = (
+        Participation.objects.using(using).filter(activity__publication=PUBLISHED).order_by()
+    )
+    found["organisation"] = participations.values(
+        owner=F("activity"), value=Cast("organisation", text)
+    ).distinct()
+    found["role"] = participations.values(owner=F("activity"), value=F("role")).distinct()
+    return found
+
+
+def rebuild_pairs(using):
+    """
+    Count the lists narrowed by one facet's value (see pairs()) in the database, one query
+    for each two facets: at a million activities the pairs are some hundred million.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(FacetCount._meta.db_table)
+    columns = ", ".join(quote(name) for name in ["list_name", "facet", "value", "count"])
+
+    def sql(queryset):
+        return queryset.query.get_compiler(using).as_sql()
+
+    rows = value_rows(using)
+    joined = []
+    for first, second in itertools.combinations(rows, 2):
+        if {first, second} == SAME_PARTICIPATION:
+            continue
+        (first_sql, first_params), (second_sql, second_params) = map(
+            sql, [rows[first], rows[second]]
+        )
+        joined.append(
+            (
+                first,
+                second,
+                f"SELECT a.value AS first_value, b.value AS second_value, COUNT(*) AS n "
+                f"FROM ({first_sql}) a INNER JOIN ({second_sql}) b ON a.owner = b.owner "
+                "GROUP BY a.value, b.value",
+                [*first_params, *second_params],
+            )
+        )
+    roles = Participation.objects.using(using).filter(activity__publication=PUBLISHED)
+    roles_sql, roles_params = sql(
+        roles.order_by()
+        .values(
+            owner=F("activity"),
+            first_value=Cast("organisation", CharField()),
+            second_value=F("role"),
+        )
+        .distinct()
+    )
+    joined.append(
+        (
+            "organisation",
+            "role",
+            "SELECT first_value, second_value, COUNT(*) AS n "
+            f"FROM ({roles_sql}) pairs GROUP BY first_value, second_value",
+            roles_params,
+        )
+    )
+    with connection.cursor() as cursor:
+        for first, second, found, params in joined:
+            # Each pair of values counted once and written both ways round.
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                "SELECT CASE side WHEN 1 THEN %s || first_value ELSE %s || second_value END, "
+                "CASE side WHEN 1 THEN %s ELSE %s END, "
+                "CASE side WHEN 1 THEN second_value ELSE first_value END, n "
+                f"FROM ({found}) found, (SELECT 1 AS side UNION ALL SELECT 2) sides",
+                [narrowed(first, ""), narrowed(second, ""), second, first, *params],
+            )
 
 
 def stored(list_name, using="default"):
@@ -262,6 +431,9 @@ def stored(list_name, using="default"):
     if using != "default":
         return read_stored(list_name, using)
     key = STORED_KEY.format(list_name)
+    if list_name not in (ACTIVITIES, AGREEMENTS):
+        # A narrowed list, one of thousands: their keys change together on a write.
+        key += ":" + cache.get_or_set(NARROWED_KEY, lambda: secrets.token_hex(8), None)
     return cache.get_or_set(key, lambda: read_stored(list_name, using), cached.MAX_AGE)
 
 
@@ -293,8 +465,26 @@ def totals(using="default"):
 # the instance written; its post_* receiver adds the difference.
 
 
+#: The columns of an activity and of an agreement that the activities' facets read.
+ACTIVITY_COLUMNS = ["publication", "status", "start_date", "agreement_id"]
+AGREEMENT_COLUMNS = ["publication", "kind"]
+
+
+def changes_columns(instance, columns, using):
+    """Whether a save of `instance` changes any of `columns` (a new record: always)."""
+    if not instance.pk:
+        return True
+    saved = type(instance).objects.using(using).filter(pk=instance.pk).values_list(*columns)
+    return saved.first() != tuple(getattr(instance, column) for column in columns)
+
+
 def activity_saving(sender, instance, using="default", **kwargs):
     instance._counted_before = activity_columns([instance.pk], using) if instance.pk else None
+    # The lists narrowed by a value count again only when a column they read changes: an
+    # editor's change of the text reads no link.
+    instance._paired_before = None
+    if changes_columns(instance, ACTIVITY_COLUMNS, using):
+        instance._paired_before = pairs([instance.pk] if instance.pk else [], using)
 
 
 def activity_saved(sender, instance, using="default", **kwargs):
@@ -304,11 +494,20 @@ def activity_saved(sender, instance, using="default", **kwargs):
     if published != was_published:
         links = activity_links([instance.pk], ACTIVITY_LINK_FACETS, using, published=False)
         (after if published else before).update(links)
+    paired_before = getattr(instance, "_paired_before", None)
+    if paired_before is not None:
+        before.update(paired_before)
+        after.update(pairs([instance.pk], using))
     add(before, after, using)
 
 
 def agreement_saving(sender, instance, using="default", **kwargs):
     instance._counted_before = agreement_columns([instance.pk], using) if instance.pk else None
+    # Its activities' kind of agreement, in the lists narrowed by their other values.
+    instance._paired_before = None
+    if instance.pk and changes_columns(instance, AGREEMENT_COLUMNS, using):
+        ids = list(instance.activities.using(using).values_list("pk", flat=True))
+        instance._paired_before = (ids, pairs(ids, using))
 
 
 def agreement_saved(sender, instance, using="default", **kwargs):
@@ -317,6 +516,10 @@ def agreement_saved(sender, instance, using="default", **kwargs):
     if published != was_published:
         links = agreement_links([instance.pk], set(AGREEMENT_LINKS), using, published=False)
         (after if published else before).update(links)
+    if getattr(instance, "_paired_before", None) is not None:
+        ids, paired_before = instance._paired_before
+        before.update(paired_before)
+        after.update(pairs(ids, using))
     add(before, after, using)
 
 
@@ -346,13 +549,13 @@ def participation_saving(sender, instance, using="default", **kwargs):
         saved = Participation.objects.using(using).filter(pk=instance.pk)
         ids |= set(saved.values_list("activity", flat=True))
     ids -= {None}
-    instance._counted_before = (ids, activity_links(ids, PARTICIPATION_FACETS, using))
+    instance._counted_before = (ids, paired(ids, PARTICIPATION_FACETS, using))
 
 
 def participation_saved(sender, instance, using="default", **kwargs):
     ids, before = instance._counted_before
     ids = ids | {instance.activity_id}
-    add(before, activity_links(ids, PARTICIPATION_FACETS, using), using)
+    add(before, paired(ids, PARTICIPATION_FACETS, using), using)
 
 
 def participation_deleting(sender, instance, using="default", origin=None, **kwargs):
@@ -366,7 +569,7 @@ def participation_deleting(sender, instance, using="default", origin=None, **kwa
         return  # Its activity is being deleted, and counts it (record_deleting).
     pending = origin.__dict__.setdefault("_counted_participations", {})
     if instance.activity_id not in pending:
-        before = activity_links({instance.activity_id}, PARTICIPATION_FACETS, using)
+        before = paired({instance.activity_id}, PARTICIPATION_FACETS, using)
         pending[instance.activity_id] = [before, 0]
     pending[instance.activity_id][1] += 1
 
@@ -378,7 +581,7 @@ def participation_deleted(sender, instance, using="default", origin=None, **kwar
     pending[instance.activity_id][1] -= 1
     if pending[instance.activity_id][1] == 0:
         before, _ = pending.pop(instance.activity_id)
-        after = activity_links({instance.activity_id}, PARTICIPATION_FACETS, using)
+        after = paired({instance.activity_id}, PARTICIPATION_FACETS, using)
         add(before, after, using)
 
 
@@ -391,12 +594,12 @@ def links_changed(sender, instance, action, reverse, pk_set, using="default", **
     if sender is Participation:
         if not action.endswith("_add"):
             return  # remove() and clear() delete participations, which count themselves.
-        facets, owner, of = PARTICIPATION_FACETS, Activity, activity_links
+        facets, owner, of = PARTICIPATION_FACETS, Activity, paired
     else:
         owner = Activity if sender in {table for table, _ in ACTIVITY_LINKS.values()} else Agreement
         links = ACTIVITY_LINKS if owner is Activity else AGREEMENT_LINKS
         facets = {facet for facet, (table, _) in links.items() if table is sender}
-        of = activity_links if owner is Activity else agreement_links
+        of = paired if owner is Activity else agreement_links
     if action.startswith("pre_"):
         if not reverse:
             ids = {instance.pk}
@@ -420,7 +623,11 @@ def links_changed(sender, instance, action, reverse, pk_set, using="default", **
 
 def value_deleted(sender, instance, using="default", **kwargs):
     """post_delete of an area, country, region or organisation: its links went with it."""
+    rows = FacetCount.objects.using(using)
     for list_name, facet in VALUE_OF.get(sender, []):
-        FacetCount.objects.using(using).filter(
-            list_name=list_name, facet=facet, value=str(instance.pk)
-        ).delete()
+        rows.filter(list_name=list_name, facet=facet, value=str(instance.pk)).delete()
+        if list_name == ACTIVITIES:
+            rows.filter(list_name=narrowed(facet, instance.pk)).delete()
+            narrowing = rows.filter(list_name__startswith=f"{ACTIVITIES}:")
+            narrowing.filter(facet=facet, value=str(instance.pk)).delete()
+    forget(using)

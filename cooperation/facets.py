@@ -3,12 +3,15 @@ Facets of a public list: for each of a few fields, its values with the number of
 that have each under the list's other filters, as links that add or remove that value.
 
 Counts of the whole list, unfiltered, are read from the table counts.py keeps in step with
-every write: a page with no filter counts nothing. Counts under filters stop at a time
-budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's facet_time_limit_ms):
-on PostgreSQL each count runs with a statement timeout of what is left of it, in a
-transaction rolled back afterwards; on SQLite a progress handler interrupts it. A facet not
-counted in time lists its values without numbers and says so. Counts under filters are
-kept in the cache for the next page of the same filtered list (see cached.py).
+every write: a page with no filter counts nothing; nor does an activity list narrowed by
+one value of one facet, whose other facets the table keeps too. Counts under other filters
+stop at a time budget for all facets of a page (FACET_TIME_LIMIT_MS, as Datasette's
+facet_time_limit_ms): on PostgreSQL each count runs with a statement timeout of what is
+left of it, in a transaction rolled back afterwards; on SQLite a progress handler
+interrupts it. A facet not counted in time lists its values without numbers and says so.
+The counts of the list's own rows are tried first: when one of them runs out of the whole
+budget, the others, which read those rows and more, are not tried. Counts under filters
+are kept in the cache for the next page of the same filtered list (see cached.py).
 """
 
 import dataclasses
@@ -27,6 +30,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from . import cached
+from .counts import ACTIVITIES, narrowed
 from .counts import stored as stored_counts
 from .models import (
     Activity,
@@ -144,6 +148,10 @@ class Facet:
 class Field:
     """One facet: which filters it sets, how to count its values and how to name them."""
 
+    #: Whether its count reads rows beyond the list's own (links, another table): it then
+    #: takes at least as long as a count of the list's own rows.
+    reads_beyond = True
+
     def __init__(self, name, label, glossary=""):
         self.name, self.label, self.glossary = name, label, glossary
 
@@ -169,8 +177,14 @@ class Field:
     def setting(self, key):
         return {self.name: key}
 
+    def stored_key(self, key):
+        """How the table of counts (counts.py) writes the value `key`."""
+        return key
+
 
 class ChoiceField(Field):
+    reads_beyond = False
+
     def __init__(self, name, label, choices, column, glossary=""):
         super().__init__(name, label, glossary)
         self.choices_class, self.column = choices, column
@@ -186,6 +200,8 @@ class ChoiceField(Field):
 class AgreementKindField(ChoiceField):
     """The kind of an activity's agreement, when that agreement is public."""
 
+    reads_beyond = True
+
     def count(self, queryset):
         return super().count(queryset.filter(agreement__publication=Publication.PUBLISHED))
 
@@ -195,6 +211,8 @@ class RoleField(ChoiceField):
     Roles: with an organisation chosen, the activities in which it has each role; otherwise
     those in which any organisation has it.
     """
+
+    reads_beyond = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -240,6 +258,9 @@ class LinkField(Field):
         keys = {str(pk): key for pk, key in self.keys().items()}
         return [(keys[value], n) for value, n in pairs if value in keys]
 
+    def stored_key(self, key):
+        return next(str(pk) for pk, value in self.keys().items() if value == key)
+
     def choices(self):
         return labels(self.model, self.key)["choices"]
 
@@ -258,6 +279,8 @@ class OrganisationField(LinkField):
 
 class YearField(Field):
     """The year a date falls in, set as the two date filters that bound it."""
+
+    reads_beyond = False
 
     def __init__(self, name, label, column, after, before, model, glossary=""):
         super().__init__(name, label, glossary)
@@ -458,6 +481,26 @@ def narrowed_count(make_fields, list_name, filterset, query):
     return None
 
 
+def narrowed_list(make_fields, list_name, filterset, query):
+    """
+    The name under which the table of counts keeps the facets of a list narrowed by one
+    value of one facet and nothing else (counts.narrowed); None for any other filter, or a
+    value the facet does not offer (an organisation given by its name is counted).
+    """
+    if list_name != ACTIVITIES:
+        return None
+    active = active_names(filterset)
+    for field in make_fields():
+        key = field.selected(query)
+        if key and active == set(field.parameters):
+            if any(len(query.getlist(name)) != 1 for name in field.parameters):
+                return None
+            if key not in dict(field.choices()):
+                return None
+            return narrowed(field.name, field.stored_key(key))
+    return None
+
+
 def active_names(filterset):
     """The filters that narrow a bound, valid filterset's list (a sort does not)."""
     cleaned = filterset.form.cleaned_data if filterset.is_bound else {}
@@ -485,33 +528,50 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     showing_all = query.get(ALL_PARAMETER, "")
     # Counts under filters, kept for the next page of the same list, until a record changes.
     filtered_key = f"cooperation:facet-counts:{list_name}:{cached.version()}:{filters_of(query)}"
-    known = cache.get(filtered_key, {}) if active else {}
+    # Narrowed by one facet's value: the other facets are kept in the table too.
+    kept = narrowed_list(make_fields, list_name, filterset, query) if active else None
+    kept = stored_counts(kept) if kept else None
+    known = cache.get(filtered_key, {}) if active and kept is None else {}
     counted = {}
-    result = []
-    out_of_time = False
-    for field in fields:
+    found = {}
+    out_of_time = hopeless = False
+    # The counts of the list's own rows first: if one of them, given the whole budget, runs
+    # out of time, the others would too, as each reads those rows and more.
+    for field in sorted(fields, key=lambda field: field.reads_beyond):
         counts = known.get(field.name)
-        if field.name in known:
-            pass  # Counted for an earlier page, or None: not counted in time then.
-        elif not active - set(field.parameters):
+        if not active - set(field.parameters):
             if unfiltered is None:
                 unfiltered = unfiltered_counts(list_name, fields)
             counts = unfiltered.get(field.name)
+        elif kept is not None:
+            counts = field.from_stored(kept.get(field.name, []))
+        elif field.name in known:
+            pass  # Counted for an earlier page, or None: not counted in time then.
         elif not out_of_time:
             rows = filterset.counted_without(field.parameters)
+            whole_budget = not counted
             try:
                 counts = counted[field.name] = budget.run(
                     lambda rows=rows, field=field: field.count(rows)
                 )
             except OutOfTime:
                 # Kept as not counted, so that every page of this list does not spend its
-                # budget on it again; the facets after it are tried by the next page.
+                # budget on it again; the facets after it are tried by the next page,
+                # unless they cannot be counted in time either.
                 counted[field.name] = None
                 out_of_time = True
-        result.append(facet(field, counts, query, showing_all == field.name))
+                hopeless = whole_budget and not field.reads_beyond
+        found[field.name] = counts
+    if hopeless:
+        untried = [
+            field.name
+            for field in fields
+            if field.name not in known.keys() | counted.keys() and active - set(field.parameters)
+        ]
+        counted.update(dict.fromkeys(untried, None))
     if counted:
         cache.set(filtered_key, {**known, **counted}, cached.MAX_AGE)
-    return result
+    return [facet(field, found[field.name], query, showing_all == field.name) for field in fields]
 
 
 def filters_of(query):

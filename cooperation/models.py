@@ -1165,11 +1165,12 @@ class Participation(models.Model):
 class FacetCount(models.Model):
     """
     How many published records of a public list have one value of one facet: the list's
-    facets and charts when no filter is set, and its total (facet "all"). Kept in step with
-    every write by cooperation/counts.py; never edited by hand.
+    facets and charts when no filter is set, and its total (facet "all"); and the facets of
+    the activity list narrowed by one value of another ("activities:area=12"). Kept in step
+    with every write by cooperation/counts.py; never edited by hand.
     """
 
-    list_name = models.CharField(max_length=20)
+    list_name = models.CharField(max_length=100)
     facet = models.CharField(max_length=30)
     #: A choice's key, a year, or a record's primary key; "" for the total.
     value = models.CharField(max_length=100, blank=True)

@@ -143,6 +143,23 @@ def test_search_activities_in_a_subquery(records, monkeypatch, few_links, counti
     assert {link.activity for link in nested} == {records["return"], records["agencies"]}
 
 
+@pytest.mark.parametrize("counting", [False, True], ids=["listing", "counting"])
+def test_search_walked_follows_a_renamed_organisation(records, monkeypatch, counting):
+    """A word found through organisations' names, walked: a new name counts at once."""
+    monkeypatch.setattr(models, "FEW_LINKS", 1)
+    easo = Organisation.objects.get(acronym="EASO")
+
+    before = set(search.activities(Activity.objects.all(), "easo", counting))
+    easo.acronym = "EUAA"
+    easo.save()
+    after = set(search.activities(Activity.objects.all(), "easo", counting))
+    renamed = set(search.activities(Activity.objects.all(), "euaa", counting))
+
+    assert before == {records["return"], records["agencies"], records["reception"]}
+    assert after == {records["reception"]}
+    assert renamed == {records["return"], records["agencies"]}
+
+
 def test_activity_list_facets_under_a_common_word(client, records, monkeypatch):
     monkeypatch.setattr(models, "FEW_LINKS", 1)
 
