@@ -11,6 +11,10 @@ them; each citation is a document link to its source, with the quote as its desc
 
 IATI needs an activity's start to the day: activities whose start is unknown or known only
 to the month or year are left out, and the file ends with a comment that counts them.
+
+element() builds an activity's XML in Python, from the rows exports.Table.chunks() reads
+(Built): the writer on SQLite, and the reference for PostgreSQL, where the database writes
+the same elements itself, a chunk of activities a query (iati_sql.py), several times faster.
 """
 
 import datetime

@@ -11,7 +11,6 @@ attribute values as lxml writes them, without the control characters XML cannot 
 tests/test_exports.py compares the two on the same records.
 """
 
-import itertools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.urls import reverse
 
 from . import iati
 from .dates import Precision
-from .exports import NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
+from .exports import EXPORT_CHUNK, NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -34,10 +33,6 @@ from .models import (
     Region,
     Source,
 )
-
-#: Activities written by the first query, which comes back soon, and by each one after it:
-#: a bigger chunk costs the database less an activity.
-FIRST_CHUNK, CHUNK = 2_000, 10_000
 
 #: The characters XML cannot hold (exports.NOT_IN_XML), which a text loses.
 CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32) if NOT_IN_XML.match(chr(code)))
@@ -329,16 +324,15 @@ class Written:
                     yield text[start : start + WRITE_SIZE]
 
     def chunks(self):
-        """The ids of the activities in order, FIRST_CHUNK then CHUNK at a time."""
+        """The ids of the activities in order, EXPORT_CHUNK at a time, one past the limit."""
         limit = self.context.limit
         if isinstance(self.rows, QuerySet):
             rows = self.rows.values_list("pk")
             if limit is not None:
                 rows = rows[: limit + 1]
-            ids = (row[0] for chunk in raw_chunks(rows, FIRST_CHUNK) for row in chunk)
-        else:
-            ids = iter(self.rows.ids if limit is None else self.rows.ids[: limit + 1])
-        size = FIRST_CHUNK
-        while chunk := list(itertools.islice(ids, size)):
-            yield chunk
-            size = CHUNK
+            for chunk in raw_chunks(rows):
+                yield [row[0] for row in chunk]
+            return
+        ids = self.rows.ids if limit is None else self.rows.ids[: limit + 1]
+        for start in range(0, len(ids), EXPORT_CHUNK):
+            yield ids[start : start + EXPORT_CHUNK]
