@@ -42,9 +42,10 @@ ATTRIBUTE_VALUE = [*CHARACTER_DATA, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#
 
 
 def literal(text):
-    """`text` as an SQL string constant, in a statement executed with parameters."""
-    if any(ord(character) < 32 for character in text):
-        return "E'" + "".join(f"\\x{ord(character):02x}" for character in text) + "'"
+    """
+    `text` as an SQL string constant (which may hold any character but NUL, as it is), in
+    a statement executed with parameters.
+    """
     return "'" + text.replace("'", "''").replace("%", "%%") + "'"
 
 

@@ -20,6 +20,7 @@ from lxml import etree
 from cooperation import exports
 from cooperation.dates import Precision
 from cooperation.models import ActivityStatus, Organisation, OrganisationKind, Publication, Role
+from cooperation.search import Ranked
 
 from .factories import (
     ActivityFactory,
@@ -532,6 +533,9 @@ postgresql_only = pytest.mark.skipif(
 
 
 @postgresql_only
+@override_settings(
+    IATI_REPORTING_ORGANISATION={"ref": 'XI-"&<', "type": "80", "name": "100% Träcker\n\t'&'"}
+)
 @pytest.mark.parametrize(
     "query",
     [
@@ -548,6 +552,8 @@ def test_iati_xml_the_database_writes_is_what_python_builds(varied, query):
 
     assert written == built
     assert len(written[0]) >= 2
+    rows = exports.TABLES["activity-list"].filterset(QueryDict(urlencode(query))).qs
+    assert isinstance(rows, Ranked) == ("q" in query)  # A search is read by its ids.
     if not query:
         assert (len(written[0]), written[1]) == (6, 6)
 
