@@ -3,7 +3,7 @@ IATI XML written by PostgreSQL. The iati-activity elements of iati.element() are
 text by one query a chunk of activities (chunk_statement): it reads the chunk's activities
 by their ids, and each kind of linked row (organisations in their roles, countries,
 regions, areas, citations with their sources) in one pass grouped by activity, and returns
-the chunk's elements, in the order of the ids, as one text. Python passes the text on:
+the chunk's elements, in the order of the ids. Python passes the text on:
 building an element in Python takes several times longer than here.
 
 It says what iati.element() says, in the same order and escaped the same way (texts and
@@ -20,7 +20,7 @@ from django.urls import reverse
 
 from . import iati
 from .dates import Precision
-from .exports import EXPORT_CHUNK, NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
+from .exports import NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -33,6 +33,12 @@ from .models import (
     Region,
     Source,
 )
+
+#: Activities a query writes: a bigger chunk costs the database less an activity (a sixth
+#: less at 10,000 than at 2,000).
+CHUNK = 10_000
+#: Rows of a query's answer read at a time.
+STREAMED_ROWS = 500
 
 #: The characters XML cannot hold (exports.NOT_IN_XML), which a text loses.
 CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32) if NOT_IN_XML.match(chr(code)))
@@ -121,9 +127,9 @@ class Linked:
 
 def chunk_statement(context, today):
     """
-    The SQL that writes the iati-activity elements of the activities whose ids are its
-    parameter `ids`, in their order: one row of the elements as one text (NULL if none),
-    and the number of activities left out for want of a start known to the day.
+    The SQL that writes the iati-activity element of each activity whose id is in its
+    parameter `ids`, a row each in their order: NULL for an activity left out for want of
+    a start known to the day.
     """
     reporter = settings.IATI_REPORTING_ORGANISATION
     prefix, suffix = address_parts("activity-detail")
@@ -286,11 +292,11 @@ def chunk_statement(context, today):
         f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
         f"WHERE activity.id = ANY(%(ids)s::bigint[])), "
         + ", ".join(map(str, linked))
-        + f" SELECT string_agg(CASE WHEN {complete} THEN {element} END, '' "
-        f"ORDER BY activity.place), count(*) FILTER (WHERE NOT ({complete})) "
+        + f" SELECT CASE WHEN {complete} THEN {element} END "
         f"FROM chosen activity CROSS JOIN LATERAL (SELECT {escaped('activity.title')} "
         f"AS title, {described} AS description) AS texts "
         + " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
+        + " ORDER BY activity.place"
     )
 
 
@@ -310,30 +316,38 @@ class Written:
         remaining = self.context.limit
         statement = chunk_statement(self.context, self.today)
         alias = self.rows.db if isinstance(self.rows, QuerySet) else self.rows.queryset.db
+        batch, size = [], 0
         with connections[alias].cursor() as cursor:
             for ids in self.chunks():
                 if remaining is not None and len(ids) > remaining:
                     self.truncated, ids = True, ids[:remaining]
                 if not ids:
-                    return
+                    break
                 if remaining is not None:
                     remaining -= len(ids)
-                cursor.execute(statement, {"ids": ids})
-                text, left_out = cursor.fetchone()
-                self.left_out += left_out
-                for start in range(0, len(text or ""), WRITE_SIZE):
-                    yield text[start : start + WRITE_SIZE]
+                # Streamed, a few hundred rows at a time: a chunk's text is tens of megabytes.
+                for (text,) in cursor.stream(statement, {"ids": ids}, size=STREAMED_ROWS):
+                    if text is None:
+                        self.left_out += 1
+                        continue
+                    batch.append(text)
+                    size += len(text)
+                    if size >= WRITE_SIZE:
+                        yield "".join(batch)
+                        batch, size = [], 0
+        if batch:
+            yield "".join(batch)
 
     def chunks(self):
-        """The ids of the activities in order, EXPORT_CHUNK at a time, one past the limit."""
+        """The ids of the activities in order, CHUNK at a time, one past the limit."""
         limit = self.context.limit
         if isinstance(self.rows, QuerySet):
             rows = self.rows.values_list("pk")
             if limit is not None:
                 rows = rows[: limit + 1]
-            for chunk in raw_chunks(rows):
+            for chunk in raw_chunks(rows, CHUNK):
                 yield [row[0] for row in chunk]
             return
         ids = self.rows.ids if limit is None else self.rows.ids[: limit + 1]
-        for start in range(0, len(ids), EXPORT_CHUNK):
-            yield ids[start : start + EXPORT_CHUNK]
+        for start in range(0, len(ids), CHUNK):
+            yield ids[start : start + CHUNK]

@@ -559,7 +559,10 @@ def test_iati_xml_the_database_writes_is_what_python_builds(varied, query):
 
 
 @postgresql_only
-def test_iati_xml_the_database_writes_stops_at_the_limit_as_python_does(varied):
+def test_iati_xml_the_database_writes_stops_at_the_limit_as_python_does(varied, monkeypatch):
+    from cooperation import iati_sql
+
+    monkeypatch.setattr(iati_sql, "CHUNK", 2)  # Several queries, the limit within one.
     written, built = written_and_built({}, limit=5)
 
     assert written == built
