@@ -14,7 +14,8 @@ to the month or year are left out, and the file ends with a comment that counts 
 
 element() builds an activity's XML in Python, from the rows exports.Table.chunks() reads
 (Built): the writer on SQLite, and the reference for PostgreSQL, where the database writes
-the same elements itself, a chunk of activities a query (iati_sql.py), several times faster.
+the same elements itself, a chunk of activities a query (iati_sql.py), in about half the
+time.
 """
 
 import datetime

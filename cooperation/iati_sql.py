@@ -3,8 +3,8 @@ IATI XML written by PostgreSQL. The iati-activity elements of iati.element() are
 text by one query a chunk of activities (chunk_statement): it reads the chunk's activities
 by their ids, and each kind of linked row (organisations in their roles, countries,
 regions, areas, citations with their sources) in one pass grouped by activity, and returns
-the chunk's elements, in the order of the ids. Python passes the text on:
-building an element in Python takes several times longer than here.
+the chunk's elements, in the order of the ids. Python passes the text on, which takes
+a tenth of the time building the elements in Python did.
 
 It says what iati.element() says, in the same order and escaped the same way (texts and
 attribute values as lxml writes them, without the control characters XML cannot hold);
