@@ -9,9 +9,10 @@ every cell of CSV, HXL and XLSX (Column, Cells) in one statement, the cells of l
 (areas, organisations by role, citations) joined into one text each (Joined); on PostgreSQL
 it also writes the CSV of the rows (COPY), which the worker forwards as it comes, and on
 SQLite, or for a search in relevance order, the rows are read EXPORT_CHUNK at a time and
-written as COPY writes them (csv_line), lines ending in LF. IATI XML reads its rows as the
-database driver's plain tuples, and the linked rows as tuples, one query a kind of link a
-chunk (Related). The text goes out in pieces of about WRITE_SIZE characters. An export stops
+written as COPY writes them (csv_line), lines ending in LF. IATI XML on PostgreSQL is
+written by the database (iati_sql.py); on SQLite it reads its rows as the database driver's
+plain tuples, and the linked rows as tuples, one query a kind of link a chunk (Related).
+The text goes out in pieces of about WRITE_SIZE characters. An export stops
 at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and says so in a last row,
 pointing to the full export that `manage.py dump_exports` writes every night into
 EXPORTS_DIR.

@@ -4,6 +4,7 @@ import datetime
 import io
 from operator import itemgetter
 from pathlib import Path
+from urllib.parse import urlencode
 from xml.etree import ElementTree
 
 import hxl
@@ -11,12 +12,15 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
+from django.http import QueryDict
 from django.test import override_settings
 from lxml import etree
 
 from cooperation import exports
 from cooperation.dates import Precision
 from cooperation.models import ActivityStatus, Organisation, OrganisationKind, Publication, Role
+from cooperation.search import Ranked
 
 from .factories import (
     ActivityFactory,
@@ -440,6 +444,144 @@ def test_iati_export_leaves_out_activities_without_a_day_and_counts_them(client,
     assert xml.count("<iati-activity ") == 3
     assert "<!-- 2 activities of this list are left out" in xml
     assert "Year only" not in xml
+
+
+#: Text that XML must escape, or cannot hold (the controls), with accents and a quote.
+NASTY = 'Tom & "Jerry\'s" <b>\r\n\tcafé ünïcode ✓\x01\x08\x0b\x1f'
+
+
+@pytest.fixture
+def varied():
+    """Activities with nasty texts, every kind of link and date, some left out of IATI."""
+    day, month, year = Precision.DAY, Precision.MONTH, Precision.YEAR
+    tricky = OrganisationFactory(name=f"{NASTY} org", iati_identifier='XM-DAC-1&"2\t')
+    plain = OrganisationFactory(name="Ängström Institute", kind=OrganisationKind.ACADEMIC)
+    area = AreaFactory(name=f"{NASTY} area", slug='a&"<')
+    region = RegionFactory(name=f"{NASTY} region")
+    sources = [
+        SourceFactory(title=f"{NASTY} source", url='https://example.org/?a=1&b="2"\t'),
+        SourceFactory(title="Undated", url="", published_on=None),
+        SourceFactory(title="Dated", published_on=datetime.date(2019, 7, 22)),
+    ]
+    dates = [
+        (datetime.date(2019, 3, 4), day, datetime.date(2020, 5, 6), day),
+        (datetime.date(2019, 3, 4), day, datetime.date(2031, 1, 1), day),
+        (datetime.date(2031, 3, 4), day, datetime.date(2032, 1, 1), month),
+        (datetime.date(2018, 1, 1), month, None, day),
+        (datetime.date(2017, 1, 1), year, None, day),
+        (None, day, None, day),
+    ]
+    made = []
+    for number in range(12):
+        start, start_precision, end, end_precision = dates[number % len(dates)]
+        activity = ActivityFactory(
+            title=f"{NASTY} {number}" if number % 3 else f"Plain {number}",
+            description=["", NASTY, "Described."][number % 3],
+            status=list(ActivityStatus)[number % len(ActivityStatus)],
+            start_date=start,
+            start_date_precision=start_precision,
+            end_date=end,
+            end_date_precision=end_precision,
+            countries=[["CI", "FR"], [], ["DE"]][number % 3],
+            areas=[area] if number % 2 else [],
+        )
+        if number % 4 == 0:
+            activity.regions.set([region])
+        for organisation, role in [(tricky, Role.FUNDING), (plain, Role.IMPLEMENTING)][
+            : 1 + number % 2
+        ]:
+            ParticipationFactory(activity=activity, organisation=organisation, role=role)
+        if number % 3 == 1:
+            ParticipationFactory(activity=activity, organisation=tricky, role=Role.ACCOUNTABLE)
+        for source in sources[: number % 4]:
+            CitationFactory(
+                activity=activity,
+                source=source,
+                quote=f"{NASTY} quote {number}",
+                note=NASTY if number % 2 else "",
+            )
+        made.append(activity)
+    return made
+
+
+def canonical_elements(pieces):
+    """Each iati-activity of the text `pieces` as canonical XML (C14N), in order."""
+    root = etree.fromstring(f"<iati-activities>{''.join(pieces)}</iati-activities>")
+    return [etree.tostring(element, method="c14n") for element in root]
+
+
+def written_and_built(query, limit=None):
+    """The activities of the list filtered by `query` as the database and Python write them."""
+    from cooperation import iati, iati_sql
+
+    table = exports.TABLES["activity-list"]
+    context = exports.Context("http://testserver", limit, "http://testserver/exports/x")
+    today = datetime.date(2026, 1, 15)
+    found = []
+    query = QueryDict(urlencode(query))
+    for writer in [
+        iati_sql.Written(table.filterset(query).qs, context, today),
+        iati.Built(table, table.filterset(query).qs, context, today),
+    ]:
+        found.append((canonical_elements(writer), writer.left_out, writer.truncated))
+    return found
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL writes IATI XML itself."
+)
+
+
+@postgresql_only
+@override_settings(
+    IATI_REPORTING_ORGANISATION={"ref": 'XI-"&<', "type": "80", "name": "100% Träcker\n\t'&'"}
+)
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"sort": "title"},
+        {"sort": "-start"},
+        {"q": "Jerry"},
+        {"area": 'a&"<'},
+        {"role": "funding"},
+    ],
+)
+def test_iati_xml_the_database_writes_is_what_python_builds(varied, query):
+    written, built = written_and_built(query)
+
+    assert written == built
+    assert len(written[0]) >= 2
+    rows = exports.TABLES["activity-list"].filterset(QueryDict(urlencode(query))).qs
+    assert isinstance(rows, Ranked) == ("q" in query)  # A search is read by its ids.
+    if not query:
+        assert (len(written[0]), written[1]) == (6, 6)
+
+
+@postgresql_only
+def test_iati_xml_the_database_writes_stops_at_the_limit_as_python_does(varied, monkeypatch):
+    from cooperation import iati_sql
+
+    monkeypatch.setattr(iati_sql, "CHUNK", 2)  # Several queries, the limit within one.
+    written, built = written_and_built({}, limit=5)
+
+    assert written == built
+    assert written[2] is True
+    assert len(written[0]) + written[1] == 5
+
+
+@postgresql_only
+@override_settings(
+    IATI_REPORTING_ORGANISATION={"ref": "XI-IATI-TEST", "type": "80", "name": "100% <Tracker>"}
+)
+def test_iati_xml_the_database_writes_validates_with_nasty_texts(client, varied):
+    document = etree.fromstring(iati_export(client))
+
+    schema = etree.XMLSchema(etree.parse(str(IATI / "iati-activities-schema.xsd")))
+    schema.assertValid(document)
+    titles = [e.findtext("title/narrative") for e in document.iterfind("iati-activity")]
+    assert NASTY.replace("\r\n", "\n")[:10] not in titles  # lxml reads CR as written.
+    assert f"{NASTY} 1".translate(dict.fromkeys([1, 8, 11, 31])) in titles
 
 
 def test_list_pages_link_to_their_exports_with_the_filters(client, listed):

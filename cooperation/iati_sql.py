@@ -1,0 +1,353 @@
+"""
+IATI XML written by PostgreSQL. The iati-activity elements of iati.element() are built as
+text by one query a chunk of activities (chunk_statement): it reads the chunk's activities
+by their ids, and each kind of linked row (organisations in their roles, countries,
+regions, areas, citations with their sources) in one pass grouped by activity, and returns
+the chunk's elements, in the order of the ids. Python passes the text on, which takes
+a tenth of the time building the elements in Python did.
+
+It says what iati.element() says, in the same order and escaped the same way (texts and
+attribute values as lxml writes them, without the control characters XML cannot hold);
+tests/test_exports.py compares the two on the same records.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import QuerySet
+from django.urls import reverse
+
+from . import iati
+from .dates import Precision
+from .exports import NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
+from .models import (
+    IATI_ORGANISATION_TYPE,
+    Activity,
+    ActivityStatus,
+    Area,
+    Citation,
+    Country,
+    Organisation,
+    Participation,
+    Region,
+    Source,
+)
+
+#: Activities a query writes: a bigger chunk costs the database less an activity (a sixth
+#: less at 10,000 than at 2,000).
+CHUNK = 10_000
+#: Rows of a query's answer read at a time.
+STREAMED_ROWS = 500
+
+#: The characters XML cannot hold (exports.NOT_IN_XML), which a text loses.
+CONTROL_CHARACTERS = "".join(chr(code) for code in range(1, 32) if NOT_IN_XML.match(chr(code)))
+#: What iati.escaped() writes for each character, and what iati.quoted_attribute() adds.
+CHARACTER_DATA = [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")]
+ATTRIBUTE_VALUE = [*CHARACTER_DATA, ('"', "&quot;"), ("\n", "&#10;"), ("\t", "&#9;")]
+
+
+def literal(text):
+    """
+    `text` as an SQL string constant (which may hold any character but NUL, as it is), in
+    a statement executed with parameters.
+    """
+    return "'" + text.replace("'", "''").replace("%", "%%") + "'"
+
+
+def character_class(characters):
+    """A regular expression that matches any one of `characters`."""
+    return literal("[" + "".join(f"\\x{ord(character):02x}" for character in characters) + "]")
+
+
+def escaped(column, replacements=CHARACTER_DATA):
+    """
+    The text `column` as XML character data, as iati.escaped() writes it. Most texts need
+    nothing: a regular expression tells which do, much faster than replace() runs over them
+    (and translate() is slower still).
+    """
+    escaping = CONTROL_CHARACTERS + "".join(character for character, _ in replacements)
+    changed = f"regexp_replace({column}, {character_class(CONTROL_CHARACTERS)}, '', 'g')"
+    for character, reference in replacements:
+        changed = f"replace({changed}, {literal(character)}, {literal(reference)})"
+    return f"CASE WHEN {column} ~ {character_class(escaping)} THEN {changed} ELSE {column} END"
+
+
+def quoted_attribute(column):
+    """The text `column` as an attribute's value, as iati.quoted_attribute() writes it."""
+    return escaped(column, ATTRIBUTE_VALUE)
+
+
+def concat(*parts):
+    """
+    The texts `parts` (SQL, none of them NULL) one after the other. By ||: concat() looks up
+    how to write each of its arguments every time it is called.
+    """
+    return "(" + " || ".join(parts) + ")"
+
+
+def code_of(column, codes):
+    """The code that the dict `codes` gives the value of `column`."""
+    cases = " ".join(f"WHEN {literal(value)} THEN {literal(code)}" for value, code in codes.items())
+    return f"CASE {column} {cases} END"
+
+
+def iso_date(column):
+    return f"to_char({column}, 'YYYY-MM-DD')"
+
+
+def table(model):
+    return model._meta.db_table
+
+
+@dataclass
+class Linked:
+    """
+    Rows linked to an activity: those of `tables` whose column `key` holds its id, each
+    written as `element` (SQL), in `order`. As SQL, a common table expression `name` of
+    one text an activity of the chunk.
+    """
+
+    name: str
+    tables: str
+    key: str
+    order: str
+    element: str
+
+    def __str__(self):
+        return (
+            f"{self.name} (id, text) AS (SELECT {self.key}, "
+            f"string_agg({self.element}, '' ORDER BY {self.order}) FROM {self.tables} "
+            f"WHERE {self.key} = ANY(%(ids)s::bigint[]) GROUP BY {self.key})"
+        )
+
+    def text(self):
+        return f"COALESCE({self.name}.text, '')"
+
+
+def chunk_statement(context, today):
+    """
+    The SQL that writes the iati-activity element of each activity whose id is in its
+    parameter `ids`, a row each in their order: NULL for an activity left out for want of
+    a start known to the day.
+    """
+    reporter = settings.IATI_REPORTING_ORGANISATION
+    prefix, suffix = address_parts("activity-detail")
+    prefix = literal(iati.quoted_attribute(context.base + prefix))
+    suffix = literal(iati.quoted_attribute(suffix))
+    own = f' vocabulary="{iati.OWN_VOCABULARY}" vocabulary-uri="'
+    regions = own + iati.quoted_attribute(context.base + reverse("cooperation:region-list"))
+    areas = own + iati.quoted_attribute(context.base + reverse("cooperation:area-list"))
+    started = (
+        f"activity.status <> {literal(ActivityStatus.PIPELINE.value)} "
+        f"AND {{}} <= DATE {literal(today.isoformat())}"
+    )
+    day = literal(Precision.DAY.value)
+    complete = f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
+    category = f'<category code="{iati.WEB_PAGE}"/>'
+    quote = concat(
+        "'“'",
+        "citation.quote",
+        "'”'",
+        "CASE WHEN citation.note = '' THEN '' ELSE ' (' || citation.note || ')' END",
+    )
+    citations = (
+        f"{table(Citation)} citation JOIN {table(Source)} source ON source.id = citation.source_id"
+    )
+    citation_order = "source.published_on DESC NULLS LAST, source.title, citation.id"
+    participations = Linked(
+        "participations",
+        f"{table(Participation)} participation JOIN {table(Organisation)} organisation "
+        "ON organisation.id = participation.organisation_id",
+        "participation.activity_id",
+        "participation.role, organisation.name",
+        concat(
+            "'<participating-org role=\"'",
+            code_of("participation.role", iati.ROLE_CODES),
+            "'\" type=\"'",
+            code_of("organisation.kind", IATI_ORGANISATION_TYPE),
+            "'\"'",
+            "CASE WHEN organisation.iati_identifier = '' THEN '' ELSE ' ref=\"' || "
+            f"{quoted_attribute('organisation.iati_identifier')} || '\"' END",
+            "'><narrative>'",
+            escaped("organisation.name"),
+            "'</narrative></participating-org>'",
+        ),
+    )
+    countries = Linked(
+        "countries",
+        f"{table(Activity.countries.through)} link JOIN {table(Country)} country "
+        "ON country.code = link.country_id",
+        "link.activity_id",
+        "country.code, country.name",
+        concat(
+            "'<recipient-country code=\"'",
+            quoted_attribute("country.code"),
+            "'\"><narrative>'",
+            escaped("country.name"),
+            "'</narrative></recipient-country>'",
+        ),
+    )
+    regions = Linked(
+        "regions",
+        f"{table(Activity.regions.through)} link JOIN {table(Region)} region "
+        "ON region.id = link.region_id",
+        "link.activity_id",
+        "region.name, region.slug",
+        concat(
+            "'<recipient-region code=\"'",
+            quoted_attribute("region.slug"),
+            literal(f'"{regions}"><narrative>'),
+            escaped("region.name"),
+            "'</narrative></recipient-region>'",
+        ),
+    )
+    areas = Linked(
+        "areas",
+        f"{table(Activity.areas.through)} link JOIN {table(Area)} area ON area.id = link.area_id",
+        "link.activity_id",
+        "area.name, area.slug",
+        concat(
+            "'<tag code=\"'",
+            quoted_attribute("area.slug"),
+            literal(f'"{areas}"><narrative>'),
+            escaped("area.name"),
+            "'</narrative></tag>'",
+        ),
+    )
+    sources = Linked(
+        "sources",
+        f"{citations} CROSS JOIN LATERAL (SELECT {quote} AS text) quoted",
+        "citation.activity_id",
+        citation_order,
+        concat(
+            "'<document-link url=\"'",
+            f"CASE WHEN source.url = '' THEN {prefix} || citation.activity_id || {suffix} "
+            f"ELSE {quoted_attribute('source.url')} END",
+            '\'" format="text/html"><title><narrative>\'',
+            escaped("source.title"),
+            "'</narrative></title><description><narrative>'",
+            escaped("quoted.text"),
+            literal(f"</narrative></description>{category}"),
+            "CASE WHEN source.published_on IS NULL THEN '' ELSE '<document-date iso-date=\"' "
+            f"|| {iso_date('source.published_on')} || '\"/>' END",
+            "'</document-link>'",
+        ),
+    )
+    element = concat(
+        "'<iati-activity last-updated-datetime=\"'",
+        "to_char(activity.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')",
+        '\'" xml:lang="en"><iati-identifier>\'',
+        literal(iati.escaped(iati.identifier(""))),
+        "activity.id",
+        literal(
+            "</iati-identifier>"
+            + iati.reporting_org(reporter["name"], reporter["ref"], reporter["type"])
+            + "<title><narrative>"
+        ),
+        "texts.title",
+        literal(f'</narrative></title><description type="{iati.GENERAL}"><narrative>'),
+        escaped("texts.description"),
+        "'</narrative></description>'",
+        participations.text(),
+        "'<activity-status code=\"'",
+        code_of("activity.status", iati.STATUS_CODES),
+        "'\"/><activity-date type=\"'",
+        f"CASE WHEN {started.format('activity.start_date')} THEN {literal(iati.ACTUAL_START)} "
+        f"ELSE {literal(iati.PLANNED_START)} END",
+        "'\" iso-date=\"'",
+        iso_date("activity.start_date"),
+        "'\"/>'",
+        f"CASE WHEN activity.end_date IS NULL OR activity.end_date_precision <> {day} THEN '' "
+        "ELSE '<activity-date type=\"' || "
+        f"CASE WHEN {started.format('activity.end_date')} THEN {literal(iati.ACTUAL_END)} "
+        f"ELSE {literal(iati.PLANNED_END)} END || "
+        f"'\" iso-date=\"' || {iso_date('activity.end_date')} || '\"/>' END",
+        countries.text(),
+        regions.text(),
+        areas.text(),
+        "'<document-link url=\"'",
+        prefix,
+        "activity.id",
+        suffix,
+        '\'" format="text/html"><title><narrative>\'',
+        "texts.title",
+        literal(f"</narrative></title>{category}</document-link>"),
+        sources.text(),
+        literal("</iati-activity>\n"),
+    )
+    # An activity without a description is described by the first quote of its evidence.
+    first_quote = (
+        f"(SELECT {quote} FROM {citations} WHERE citation.activity_id = activity.id "
+        f"ORDER BY {citation_order} LIMIT 1)"
+    )
+    described = (
+        "CASE WHEN activity.description <> '' THEN activity.description "
+        f"ELSE COALESCE({first_quote}, activity.title) END"
+    )
+    linked = [participations, countries, regions, areas, sources]
+    return (
+        f"WITH chosen AS MATERIALIZED (SELECT chunk.place, activity.* FROM "
+        f"unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
+        f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
+        f"WHERE activity.id = ANY(%(ids)s::bigint[])), "
+        + ", ".join(map(str, linked))
+        + f" SELECT CASE WHEN {complete} THEN {element} END "
+        f"FROM chosen activity CROSS JOIN LATERAL (SELECT {escaped('activity.title')} "
+        f"AS title, {described} AS description) AS texts "
+        + " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
+        + " ORDER BY activity.place"
+    )
+
+
+class Written:
+    """
+    The iati-activity elements of `rows` (a queryset of activities or a search.Ranked),
+    written by PostgreSQL, about WRITE_SIZE characters a piece: at most `context.limit`
+    activities, `truncated` if the list has more, `left_out` those without a start known
+    to the day.
+    """
+
+    def __init__(self, rows, context, today):
+        self.rows, self.context, self.today = rows, context, today
+        self.left_out, self.truncated = 0, False
+
+    def __iter__(self):
+        remaining = self.context.limit
+        statement = chunk_statement(self.context, self.today)
+        alias = self.rows.db if isinstance(self.rows, QuerySet) else self.rows.queryset.db
+        batch, size = [], 0
+        with connections[alias].cursor() as cursor:
+            for ids in self.chunks():
+                if remaining is not None and len(ids) > remaining:
+                    self.truncated, ids = True, ids[:remaining]
+                if not ids:
+                    break
+                if remaining is not None:
+                    remaining -= len(ids)
+                # Streamed, a few hundred rows at a time: a chunk's text is tens of megabytes.
+                for (text,) in cursor.stream(statement, {"ids": ids}, size=STREAMED_ROWS):
+                    if text is None:
+                        self.left_out += 1
+                        continue
+                    batch.append(text)
+                    size += len(text)
+                    if size >= WRITE_SIZE:
+                        yield "".join(batch)
+                        batch, size = [], 0
+        if batch:
+            yield "".join(batch)
+
+    def chunks(self):
+        """The ids of the activities in order, CHUNK at a time, one past the limit."""
+        limit = self.context.limit
+        if isinstance(self.rows, QuerySet):
+            rows = self.rows.values_list("pk")
+            if limit is not None:
+                rows = rows[: limit + 1]
+            for chunk in raw_chunks(rows, CHUNK):
+                yield [row[0] for row in chunk]
+            return
+        ids = self.rows.ids if limit is None else self.rows.ids[: limit + 1]
+        for start in range(0, len(ids), CHUNK):
+            yield ids[start : start + CHUNK]
