@@ -460,11 +460,10 @@ def unfiltered_counts(list_name, fields):
     return {field.name: field.from_stored(found.get(field.name, [])) for field in fields}
 
 
-def narrowed_count(make_fields, list_name, filterset, query):
+def single_selection(make_fields, filterset, query):
     """
-    The number of rows of a list narrowed by one value of one facet and nothing else
-    (?area=training, ?status=pipeline, a start year), from the table of unfiltered counts;
-    None for any other filter.
+    (field, key) when the list is narrowed by one value of one facet and nothing else
+    (?area=training, ?status=pipeline, a start year); None for any other filter.
     """
     active = active_names(filterset)
     for field in make_fields():
@@ -472,13 +471,25 @@ def narrowed_count(make_fields, list_name, filterset, query):
         if key and active == set(field.parameters):
             if any(len(query.getlist(name)) != 1 for name in field.parameters):
                 return None
-            found = dict(field.from_stored(stored_counts(list_name).get(field.name, [])))
-            if key in found:
-                return found[key]
-            # A value the facet offers, with no record; not one the filter reads another
-            # way (an organisation by its name, say), which is counted.
-            return 0 if key in dict(field.choices()) else None
+            return field, key
     return None
+
+
+def narrowed_count(make_fields, list_name, filterset, query):
+    """
+    The number of rows of a list narrowed by one value of one facet and nothing else, from
+    the table of unfiltered counts; None for any other filter.
+    """
+    selection = single_selection(make_fields, filterset, query)
+    if selection is None:
+        return None
+    field, key = selection
+    found = dict(field.from_stored(stored_counts(list_name).get(field.name, [])))
+    if key in found:
+        return found[key]
+    # A value the facet offers, with no record; not one the filter reads another way (an
+    # organisation by its name, say), which is counted.
+    return 0 if key in dict(field.choices()) else None
 
 
 def narrowed_list(make_fields, list_name, filterset, query):
@@ -489,16 +500,11 @@ def narrowed_list(make_fields, list_name, filterset, query):
     """
     if list_name != ACTIVITIES:
         return None
-    active = active_names(filterset)
-    for field in make_fields():
-        key = field.selected(query)
-        if key and active == set(field.parameters):
-            if any(len(query.getlist(name)) != 1 for name in field.parameters):
-                return None
-            if key not in dict(field.choices()):
-                return None
-            return narrowed(field.name, field.stored_key(key))
-    return None
+    selection = single_selection(make_fields, filterset, query)
+    if selection is None or selection[1] not in dict(selection[0].choices()):
+        return None
+    field, key = selection
+    return narrowed(field.name, field.stored_key(key))
 
 
 def active_names(filterset):
