@@ -636,7 +636,7 @@ def test_csv_line_quotes_as_postgresql_copy_does():
 
 
 #: Texts that CSV must quote, escape or keep as they are.
-NASTY = [
+NASTY_CELLS = [
     'He said "yes", then left',
     "two\nlines",
     "carriage\r\nreturn",
@@ -656,10 +656,10 @@ def test_csv_through_copy_is_byte_for_byte_the_csv_written_in_python(monkeypatch
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's.")
-    for number, text in enumerate(NASTY):
+    for number, text in enumerate(NASTY_CELLS):
         made = ActivityFactory(
             title=text,
-            description=NASTY[-number - 1] if number % 3 else "",
+            description=NASTY_CELLS[-number - 1] if number % 3 else "",
             start_date=datetime.date(2020, 1, 1 + number),
             countries=["FR"] if number % 2 else [],
         )
@@ -670,7 +670,7 @@ def test_csv_through_copy_is_byte_for_byte_the_csv_written_in_python(monkeypatch
         CitationFactory(activity=made, source=source, quote=text.replace("\r", ""), note=text)
     ActivityFactory(title="Oldest, left out", start_date=datetime.date(2019, 1, 1))
     table = exports.TABLES["activity-list"]
-    context = exports.Context("http://testserver", len(NASTY), "http://testserver/a.csv")
+    context = exports.Context("http://testserver", len(NASTY_CELLS), "http://testserver/a.csv")
 
     def written(hxl):
         pieces = list(exports.csv_lines(table, table.filterset(None).qs, context, hxl))
@@ -686,11 +686,11 @@ def test_csv_through_copy_is_byte_for_byte_the_csv_written_in_python(monkeypatch
     assert [kinds for _, kinds in fetched] == [{str}] * 2
     assert [content for content, _ in copied] == [content for content, _ in fetched]
     rows = list(csv.reader(io.StringIO(copied[0][0].decode("utf-8-sig"), newline="")))
-    assert [row[1] for row in rows[1:-1]] == [exports.escape_formula(t) for t in NASTY[::-1]]
+    assert [row[1] for row in rows[1:-1]] == [exports.escape_formula(t) for t in NASTY_CELLS[::-1]]
     assert rows[-1] == [
-        f"This export stops at {len(NASTY)} rows; the list has more. "
+        f"This export stops at {len(NASTY_CELLS)} rows; the list has more. "
         "The full list, rebuilt every night: http://testserver/a.csv"
     ]
-    assert [len(row) for row in rows[:-1]] == [len(table.columns)] * (len(NASTY) + 1)
+    assert [len(row) for row in rows[:-1]] == [len(table.columns)] * (len(NASTY_CELLS) + 1)
     assert b',"carriage\r\nreturn",' in copied[0][0]
     assert copied[0][0].split(b"\n")[0].endswith(b",citations")  # LF ends a line, as in COPY.
