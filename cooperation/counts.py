@@ -457,7 +457,12 @@ def total(list_name, using="default"):
 
 def totals(using="default"):
     """The number of published records of each list: {"activities": n, "agreements": n}."""
-    rows = FacetCount.objects.using(using).filter(facet=TOTAL, value="").order_by()
+    # Named lists, so that the table's unique index finds the rows among those of the
+    # narrowed lists (a million and a half at a million activities).
+    rows = FacetCount.objects.using(using).filter(
+        list_name__in=[ACTIVITIES, AGREEMENTS], facet=TOTAL, value=""
+    )
+    rows = rows.order_by()
     return dict(rows.values_list("list_name", "count"))
 
 
