@@ -109,15 +109,10 @@ def activity_links(ids, facets, using, published=True):
     What the published ones of activities `ids` add through their links, in `facets`; all
     of them, with `published` false (an activity's save knows whether it is published).
     """
-    added = Counter()
     if not ids:
-        return added
+        return Counter()
+    added = links_of(ACTIVITIES, "activity", ACTIVITY_LINKS, ids, facets, using, published)
     public = {"activity__publication": PUBLISHED} if published else {}
-    for facet, (table, column) in ACTIVITY_LINKS.items():
-        if facet in facets:
-            links = table.objects.using(using).filter(activity__in=ids, **public)
-            for value in links.values_list(column, flat=True):
-                added[ACTIVITIES, facet, str(value)] += 1
     participations = Participation.objects.using(using).filter(activity__in=ids, **public)
     for facet, column in [("organisation", "organisation"), ("role", "role")]:
         if facet in facets:
@@ -230,15 +225,23 @@ def agreement_columns(ids, using):
 
 
 def agreement_links(ids, facets, using, published=True):
+    return links_of(AGREEMENTS, "agreement", AGREEMENT_LINKS, ids, facets, using, published)
+
+
+def links_of(list_name, owner, link_tables, ids, facets, using, published):
+    """
+    What the records `ids` of `list_name` (their published ones, with `published`) add
+    through the link tables `link_tables` ({facet: (table, column)}) in `facets`.
+    """
     added = Counter()
     if not ids:
         return added
-    public = {"agreement__publication": PUBLISHED} if published else {}
-    for facet, (table, column) in AGREEMENT_LINKS.items():
+    public = {f"{owner}__publication": PUBLISHED} if published else {}
+    for facet, (table, column) in link_tables.items():
         if facet in facets:
-            links = table.objects.using(using).filter(agreement__in=ids, **public)
+            links = table.objects.using(using).filter(**{f"{owner}__in": ids}, **public)
             for value in links.values_list(column, flat=True):
-                added[AGREEMENTS, facet, str(value)] += 1
+                added[list_name, facet, str(value)] += 1
     return added
 
 

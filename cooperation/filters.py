@@ -388,6 +388,13 @@ def date_input():
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def date_bound(field_name, lookup_expr, label):
+    """One end of a range of days: `lookup_expr` "gte" (on or after) or "lte" (on or before)."""
+    return django_filters.DateFilter(
+        field_name=field_name, lookup_expr=lookup_expr, label=label, widget=date_input()
+    )
+
+
 class ListFilterSet(django_filters.FilterSet):
     """
     The filters of a public list. `counted` holds the rows of `qs` filtered in the forms
@@ -481,18 +488,8 @@ class ActivityFilter(ListFilterSet):
         label="Region",
         empty_label="Any region",
     )
-    start_date_after = django_filters.DateFilter(
-        field_name="start_date",
-        lookup_expr="gte",
-        label="Started on or after",
-        widget=date_input(),
-    )
-    start_date_before = django_filters.DateFilter(
-        field_name="start_date",
-        lookup_expr="lte",
-        label="Started on or before",
-        widget=date_input(),
-    )
+    start_date_after = date_bound("start_date", "gte", "Started on or after")
+    start_date_before = date_bound("start_date", "lte", "Started on or before")
     sort = OrderingFilter(
         fields=[("start_date", "start"), ("title", "title")],
         choices=[
@@ -620,18 +617,8 @@ class AgreementFilter(ListFilterSet):
         label="Area",
         empty_label="Any area",
     )
-    signed_on_after = django_filters.DateFilter(
-        field_name="signed_on",
-        lookup_expr="gte",
-        label="Signed on or after",
-        widget=date_input(),
-    )
-    signed_on_before = django_filters.DateFilter(
-        field_name="signed_on",
-        lookup_expr="lte",
-        label="Signed on or before",
-        widget=date_input(),
-    )
+    signed_on_after = date_bound("signed_on", "gte", "Signed on or after")
+    signed_on_before = date_bound("signed_on", "lte", "Signed on or before")
 
     class Meta:
         form = FilterForm
