@@ -788,7 +788,7 @@ class Cells:
 
     def chunks(self):
         rows = self.rows
-        if isinstance(rows, QuerySet):
+        if isinstance(rows, QuerySet) and connections[rows.db].vendor == "postgresql":
             statement = self.statement(rows)
             if statement is None:
                 return
@@ -798,16 +798,44 @@ class Cells:
                 while chunk := cursor.fetchmany(EXPORT_CHUNK):
                     yield [row[1:] for row in chunk]
             return
-        for start in range(0, len(rows), EXPORT_CHUNK):
-            ids = rows.ids[start : start + EXPORT_CHUNK]
-            statement = self.statement(rows.queryset.filter(KeyIn("pk", ids)))
-            if statement is None:
-                continue
-            alias, sql, params = statement
-            with statement_cursor(alias) as cursor:
-                cursor.execute(sql, params)
-                found = {row[0]: row[1:] for row in cursor.fetchall()}
-            yield [found[pk] for pk in ids if pk in found]
+        if isinstance(rows, QuerySet):
+            limit = self.context.limit
+            listed = rows.values_list("pk", flat=True)
+            alias, ids = rows.db, list(listed if limit is None else listed[: limit + 1])
+            base = self.table.filterset(None).qs
+        else:
+            alias, ids, base = rows.queryset.db, rows.ids, rows.queryset
+        for start in range(0, len(ids), EXPORT_CHUNK):
+            chunk = ids[start : start + EXPORT_CHUNK]
+            found = {row[0]: row[1:] for row in self.chunk_cells(base, chunk)}
+            yield [found[pk] for pk in chunk if pk in found]
+
+    def chunk_cells(self, base, ids):
+        """
+        The keyed cells of the rows `ids` of `base`, by a statement compiled once for the
+        table, the database, the site's address and `escaped` (chunk_statement): Django
+        takes longer to compile it than SQLite to run it for a short list.
+        """
+        alias, sql, params = chunk_statement(self.table, base, self.context.base, self.escaped)
+        ids = [int(pk) for pk in ids]
+        if connections[alias].vendor == "sqlite":
+            ids = json.dumps(ids)
+        with statement_cursor(alias) as cursor:
+            cursor.execute(sql, [ids if p is IDS_PARAMETER else p for p in params])
+            return cursor.fetchall()
+
+
+#: The statements of chunk_statement(), by table, database, site address and escaping.
+chunk_statements = {}
+
+
+def chunk_statement(table, base, site, escaped):
+    """The cells of the rows of `base` whose keys are a chunk's (CHUNK_IDS), compiled once."""
+    key = (table, base.db, site, escaped)
+    if key not in chunk_statements:
+        rows = base.order_by().filter(KeyIn("pk", CHUNK_IDS))
+        chunk_statements[key] = cells_statement(table, rows, Context(site), escaped)
+    return chunk_statements[key]
 
 
 TABLES = {
