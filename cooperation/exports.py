@@ -24,7 +24,6 @@ XLSX cells are written as strings, and XML carries the text as it is.
 
 import contextlib
 import datetime
-import functools
 import json
 import re
 import tempfile
@@ -58,6 +57,7 @@ from django.urls import path, register_converter, reverse
 from django.views import View
 
 from . import views
+from .addresses import address_parts
 from .dates import Precision
 from .filters import PAGE_PARAMETERS
 from .models import (
@@ -102,19 +102,6 @@ def xml_text(text):
 def aware(moment):
     """`moment` in UTC if the driver read it without a zone (SQLite stores UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
-#: A key that every path converter of a record's address accepts (see Context.url).
-KEY_SENTINEL = "1234567890"
-
-
-@functools.cache
-def address_parts(url_name):
-    """The address of a record named `url_name` before and after its key."""
-    prefix, _, suffix = reverse(f"cooperation:{url_name}", args=[KEY_SENTINEL]).rpartition(
-        KEY_SENTINEL
-    )
-    return prefix, suffix
 
 
 @dataclass

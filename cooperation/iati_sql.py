@@ -19,8 +19,9 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from . import iati
+from .addresses import address_parts
 from .dates import Precision
-from .exports import NOT_IN_XML, WRITE_SIZE, address_parts, raw_chunks
+from .exports import NOT_IN_XML, WRITE_SIZE, raw_chunks
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,

@@ -10,10 +10,10 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Length, Lower, Replace
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
-from django.urls import reverse
 from django.utils import timezone
 from django_countries.fields import CountryField
 
+from .addresses import record_url
 from .dates import FIRST, LAST, Precision, precision_field, shown
 from .privacy import refuse_contact_details
 from .quotes import nearest
@@ -461,7 +461,7 @@ class Organisation(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("cooperation:organisation-detail", args=[self.slug])
+        return record_url("organisation-detail", self.slug)
 
     def clean(self):
         refuse_contact_details(self, "description")
@@ -656,7 +656,7 @@ class Area(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("cooperation:area-detail", args=[self.slug])
+        return record_url("area-detail", self.slug)
 
     def clean(self):
         refuse_contact_details(self, "description")
@@ -705,7 +705,7 @@ class Region(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("cooperation:region-detail", args=[self.slug])
+        return record_url("region-detail", self.slug)
 
     def clean(self):
         refuse_contact_details(self, "description")
@@ -903,7 +903,7 @@ class Agreement(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("cooperation:agreement-detail", args=[self.pk])
+        return record_url("agreement-detail", self.pk)
 
     @property
     def signed_shown(self):
@@ -1091,7 +1091,7 @@ class Activity(Publishable):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("cooperation:activity-detail", args=[self.pk])
+        return record_url("activity-detail", self.pk)
 
     @property
     def start_shown(self):
