@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from . import facets, paging
+from . import cached, facets, paging
 from .filters import (
     PAGE_PARAMETERS,
     ActivityFilter,
@@ -108,6 +108,8 @@ class ListPagination(BasePagination):
         if filterset is not None and isinstance(queryset, QuerySet) and queryset is filterset.qs:
             counted = filterset.counted
         known_count = filterset.known_count if filterset is not None else None
+        if known_count is None:
+            known_count = getattr(view, "known_count", None)
         key = Key.of(queryset)
         after, before = request.query_params.get("after"), request.query_params.get("before")
         if after or before:
@@ -354,6 +356,11 @@ class SourceViewSet(PublicViewSet):
         .order_by(F("published_on").desc(nulls_last=True), "-pk")
     )
     serializer_class = SourceSerializer
+
+    @property
+    def known_count(self):
+        """The list's number, unfiltered, from the cache (cached.public_source_count)."""
+        return cached.public_source_count()
 
 
 #: The API's lists, by the name of each in the root's answer and its URL name.
