@@ -250,19 +250,29 @@ class LinkField(Field):
         keys = self.keys()
         return [(keys[row[self.value]], row["n"]) for row in rows if row[self.value] in keys]
 
+    @functools.cached_property
+    def labelled(self):
+        """The public values (labels()), read from the cache once for this field."""
+        return labels(self.model, self.key)
+
     def keys(self):
         """The public values' primary keys and their keys in links, from the cache."""
-        return dict(labels(self.model, self.key)["keys"])
+        return dict(self.labelled["keys"])
+
+    @functools.cached_property
+    def stored_keys(self):
+        """{primary key as the table of counts writes it: key in links} of public values."""
+        return {str(pk): key for pk, key in self.labelled["keys"]}
 
     def from_stored(self, pairs):
-        keys = {str(pk): key for pk, key in self.keys().items()}
+        keys = self.stored_keys
         return [(keys[value], n) for value, n in pairs if value in keys]
 
     def stored_key(self, key):
-        return next(str(pk) for pk, value in self.keys().items() if value == key)
+        return next(pk for pk, value in self.stored_keys.items() if value == key)
 
     def choices(self):
-        return labels(self.model, self.key)["choices"]
+        return self.labelled["choices"]
 
 
 class OrganisationField(LinkField):
@@ -300,8 +310,12 @@ class YearField(Field):
         )
         return sorted(((str(row["year"]), row["n"]) for row in rows), reverse=True)
 
+    @functools.cached_property
+    def years(self):
+        return labels(self.model, self.column)["years"]
+
     def choices(self):
-        return [(year, year) for year in labels(self.model, self.column)["years"]]
+        return [(year, year) for year in self.years]
 
     def from_stored(self, pairs):
         return sorted(pairs, reverse=True)
