@@ -28,7 +28,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from . import paging
+from . import cached, facets, paging
 from .filters import (
     PAGE_PARAMETERS,
     ActivityFilter,
@@ -66,7 +66,8 @@ class ListFilterBackend(DjangoFilterBackend):
     """
     django-filter's backend with the list pages' FilterSets. It keeps the FilterSet on the
     view, where the paginator finds its `counted` rows and `known_count`, and answers an
-    invalid filter with 400 and its errors as plain text (on a page they are links).
+    invalid filter with 400 and its errors as plain text (on a page they are links). A list
+    with facets takes its number from the table of counts where the page does (counts.py).
     """
 
     def filter_queryset(self, request, queryset, view):
@@ -80,7 +81,15 @@ class ListFilterBackend(DjangoFilterBackend):
                     for name, messages in view.filterset.errors.items()
                 }
             )
-        return view.filterset.qs
+        rows = view.filterset.qs
+        listed = getattr(view, "list_view", None)
+        if listed is not None:
+            total = facets.known_total(
+                listed.facet_fields, listed.list_name, view.filterset, request.query_params
+            )
+            if total is not None:
+                view.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
+        return rows
 
 
 class ListPagination(BasePagination):
@@ -99,6 +108,8 @@ class ListPagination(BasePagination):
         if filterset is not None and isinstance(queryset, QuerySet) and queryset is filterset.qs:
             counted = filterset.counted
         known_count = filterset.known_count if filterset is not None else None
+        if known_count is None:
+            known_count = getattr(view, "known_count", None)
         key = Key.of(queryset)
         after, before = request.query_params.get("after"), request.query_params.get("before")
         if after or before:
@@ -288,6 +299,7 @@ class ActivityViewSet(PublicViewSet):
     )
     filterset_class = ActivityFilter
     serializer_class = ActivitySerializer
+    list_view = ActivityListView
 
 
 @documented(AgreementSerializer, "agreements")
@@ -306,6 +318,7 @@ class AgreementViewSet(PublicViewSet):
     )
     filterset_class = AgreementFilter
     serializer_class = AgreementSerializer
+    list_view = AgreementListView
 
 
 @documented(OrganisationSerializer, "organisations")
@@ -343,6 +356,11 @@ class SourceViewSet(PublicViewSet):
         .order_by(F("published_on").desc(nulls_last=True), "-pk")
     )
     serializer_class = SourceSerializer
+
+    @property
+    def known_count(self):
+        """The list's number, unfiltered, from the cache (cached.public_source_count)."""
+        return cached.public_source_count()
 
 
 #: The API's lists, by the name of each in the root's answer and its URL name.

@@ -32,6 +32,12 @@ within one participation, as facets.RoleField counts an organisation's own roles
 under the filter at a million activities, these facets took longer than the time budget
 (a narrowed list holds up to a few hundred thousand activities); a save that changes no
 column they read (an editor's change of the text) reads no link for them.
+
+An agreement's activities (?agreement=12) are kept the same way, as the list
+"activities:agreement=12" with its total (facet "all") and the count of each value of each
+facet: an activity adds one to the total of its agreement's list and each of its values to
+it. Not the other way round: no list narrowed by a facet's value counts agreements, which
+no page shows as a facet.
 """
 
 import itertools
@@ -61,6 +67,8 @@ STORED_KEY = "cooperation:stored-counts:{}"
 NARROWED_KEY = "cooperation:stored-counts:narrowed"
 #: The facet that holds a list's total, with the value "".
 TOTAL = "all"
+#: The filter of the activity list by its agreement, whose lists are kept too (not a facet).
+AGREEMENT = "agreement"
 PUBLISHED = Publication.PUBLISHED
 
 #: Link tables: (list, facet, the table, its owner and value columns).
@@ -147,23 +155,27 @@ SAME_PARTICIPATION = {"organisation", "role"}
 
 def facet_values(ids, using):
     """
-    For each published activity of `ids`: the (facet, value) pairs it counts in, and the
-    (organisation, role) pairs of its participations.
+    For each published activity of `ids`: the (facet, value) pairs it counts in, the
+    (organisation, role) pairs of its participations, and its agreement if it has one.
     """
     rows = (
         Activity.objects.using(using)
         .filter(pk__in=ids, publication=PUBLISHED)
-        .values_list("pk", "status", "start_date", "agreement__kind", "agreement__publication")
+        .values_list(
+            "pk", "status", "start_date", "agreement", "agreement__kind", "agreement__publication"
+        )
     )
-    found, roles = {}, {}
-    for pk, status, start, kind, agreement_publication in rows:
+    found, roles, agreements = {}, {}, {}
+    for pk, status, start, agreement, kind, agreement_publication in rows:
         values = found[pk] = {("status", status)}
         if start is not None:
             values.add(("start_year", str(start.year)))
+        if agreement is not None:
+            agreements[pk] = agreement
         if agreement_publication == PUBLISHED:
             values.add(("agreement_kind", kind))
     if not found:
-        return found, roles
+        return found, roles, agreements
     published = list(found)
     for facet, (table, column) in ACTIVITY_LINKS.items():
         links = table.objects.using(using).filter(activity__in=published)
@@ -173,16 +185,17 @@ def facet_values(ids, using):
     for pk, organisation, role in participations.values_list("activity", "organisation", "role"):
         found[pk].update([("organisation", str(organisation)), ("role", role)])
         roles.setdefault(pk, set()).add((str(organisation), role))
-    return found, roles
+    return found, roles, agreements
 
 
 def pairs(ids, using):
     """
     What activities `ids` add to the counts of the lists narrowed by one facet's value:
-    each value of each of its facets to the list narrowed by each value of its others.
+    each value of each of its facets to the list narrowed by each value of its others; and
+    to the list of its agreement's activities, one to its total and each of its values.
     """
     added = Counter()
-    found, roles = facet_values(ids, using)
+    found, roles, agreements = facet_values(ids, using)
     for pk, values in found.items():
         for facet, value in values:
             for other, other_value in values:
@@ -191,6 +204,11 @@ def pairs(ids, using):
         for organisation, role in roles.get(pk, ()):
             added[narrowed("organisation", organisation), "role", role] += 1
             added[narrowed("role", role), "organisation", organisation] += 1
+        if pk in agreements:
+            agreement = narrowed(AGREEMENT, agreements[pk])
+            added[agreement, TOTAL, ""] += 1
+            for facet, value in values:
+                added[agreement, facet, value] += 1
     return added
 
 
@@ -423,6 +441,40 @@ def rebuild_pairs(using):
                 f"FROM ({found}) found, (SELECT 1 AS side UNION ALL SELECT 2) sides",
                 [narrowed(first, ""), narrowed(second, ""), second, first, *params],
             )
+    rebuild_agreements(using, rows)
+
+
+def rebuild_agreements(using, rows=None):
+    """
+    Count the lists of an agreement's activities (see pairs()) in the database: their
+    totals, then one query for each facet. `rows` is value_rows(), if read already.
+    """
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(FacetCount._meta.db_table)
+    columns = ", ".join(quote(name) for name in ["list_name", "facet", "value", "count"])
+    rows = value_rows(using) if rows is None else rows
+    activities = (
+        Activity.objects.using(using)
+        .filter(publication=PUBLISHED, agreement__isnull=False)
+        .order_by()
+        .values(owner=F("pk"), value=Cast("agreement", CharField()))
+    )
+    agreement_sql, agreement_params = activities.query.get_compiler(using).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) "
+            f"SELECT %s || a.value, %s, '', COUNT(*) FROM ({agreement_sql}) a GROUP BY a.value",
+            [narrowed(AGREEMENT, ""), TOTAL, *agreement_params],
+        )
+        for facet, queryset in rows.items():
+            facet_sql, facet_params = queryset.query.get_compiler(using).as_sql()
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "
+                f"SELECT %s || a.value, %s, b.value, COUNT(*) FROM ({agreement_sql}) a "
+                f"INNER JOIN ({facet_sql}) b ON a.owner = b.owner GROUP BY a.value, b.value",
+                [narrowed(AGREEMENT, ""), facet, *agreement_params, *facet_params],
+            )
 
 
 def stored(list_name, using="default"):
@@ -539,6 +591,8 @@ def record_deleting(sender, instance, using="default", **kwargs):
 
 def record_deleted(sender, instance, using="default", **kwargs):
     add(getattr(instance, "_counted_before", Counter()), Counter(), using)
+    if sender is Agreement:  # Its list is empty (its activities protect it): rows of zero.
+        FacetCount.objects.using(using).filter(list_name=narrowed(AGREEMENT, instance.pk)).delete()
 
 
 def own_deletion(origin):

@@ -30,7 +30,7 @@ from django.http import QueryDict
 from django.urls import reverse
 
 from . import cached
-from .counts import ACTIVITIES, narrowed
+from .counts import ACTIVITIES, AGREEMENT, TOTAL, narrowed, total
 from .counts import stored as stored_counts
 from .models import (
     Activity,
@@ -250,19 +250,29 @@ class LinkField(Field):
         keys = self.keys()
         return [(keys[row[self.value]], row["n"]) for row in rows if row[self.value] in keys]
 
+    @functools.cached_property
+    def labelled(self):
+        """The public values (labels()), read from the cache once for this field."""
+        return labels(self.model, self.key)
+
     def keys(self):
         """The public values' primary keys and their keys in links, from the cache."""
-        return dict(labels(self.model, self.key)["keys"])
+        return dict(self.labelled["keys"])
+
+    @functools.cached_property
+    def stored_keys(self):
+        """{primary key as the table of counts writes it: key in links} of public values."""
+        return {str(pk): key for pk, key in self.labelled["keys"]}
 
     def from_stored(self, pairs):
-        keys = {str(pk): key for pk, key in self.keys().items()}
+        keys = self.stored_keys
         return [(keys[value], n) for value, n in pairs if value in keys]
 
     def stored_key(self, key):
-        return next(str(pk) for pk, value in self.keys().items() if value == key)
+        return next(pk for pk, value in self.stored_keys.items() if value == key)
 
     def choices(self):
-        return labels(self.model, self.key)["choices"]
+        return self.labelled["choices"]
 
 
 class OrganisationField(LinkField):
@@ -300,8 +310,12 @@ class YearField(Field):
         )
         return sorted(((str(row["year"]), row["n"]) for row in rows), reverse=True)
 
+    @functools.cached_property
+    def years(self):
+        return labels(self.model, self.column)["years"]
+
     def choices(self):
-        return [(year, year) for year in labels(self.model, self.column)["years"]]
+        return [(year, year) for year in self.years]
 
     def from_stored(self, pairs):
         return sorted(pairs, reverse=True)
@@ -460,51 +474,83 @@ def unfiltered_counts(list_name, fields):
     return {field.name: field.from_stored(found.get(field.name, [])) for field in fields}
 
 
-def single_selection(make_fields, filterset, query):
+def selections(fields, list_name, filterset, query):
     """
-    (field, key) when the list is narrowed by one value of one facet and nothing else
-    (?area=training, ?status=pipeline, a start year); None for any other filter.
+    The filters of a bound, valid `filterset` as values of `fields`, facets the table of counts
+    keeps (counts.py), when it holds the list they make: [] with no filter; a (field, key)
+    pair for the list narrowed by one value of one facet; two pairs, of two facets, for the
+    activity list narrowed by two (the list narrowed by the first holds the counts of the
+    second's values). None for any other filter: a search, a range of days, two values of
+    one facet, or a value the facet does not offer (an organisation given by its name).
     """
     active = active_names(filterset)
-    for field in make_fields():
+    found, covered = [], set()
+    for field in fields:
         key = field.selected(query)
-        if key and active == set(field.parameters):
-            if any(len(query.getlist(name)) != 1 for name in field.parameters):
-                return None
-            return field, key
-    return None
-
-
-def narrowed_count(make_fields, list_name, filterset, query):
-    """
-    The number of rows of a list narrowed by one value of one facet and nothing else, from
-    the table of unfiltered counts; None for any other filter.
-    """
-    selection = single_selection(make_fields, filterset, query)
-    if selection is None:
+        if not key or not set(field.parameters) <= active:
+            continue
+        if any(len(query.getlist(name)) != 1 for name in field.parameters):
+            return None
+        if key not in dict(field.choices()):
+            return None
+        found.append((field, key))
+        covered.update(field.parameters)
+    if covered != active or len(found) > (2 if list_name == ACTIVITIES else 1):
         return None
-    field, key = selection
-    found = dict(field.from_stored(stored_counts(list_name).get(field.name, [])))
-    if key in found:
-        return found[key]
-    # A value the facet offers, with no record; not one the filter reads another way (an
-    # organisation by its name, say), which is counted.
-    return 0 if key in dict(field.choices()) else None
+    return found
 
 
-def narrowed_list(make_fields, list_name, filterset, query):
-    """
-    The name under which the table of counts keeps the facets of a list narrowed by one
-    value of one facet and nothing else (counts.narrowed); None for any other filter, or a
-    value the facet does not offer (an organisation given by its name is counted).
-    """
-    if list_name != ACTIVITIES:
+def chosen_agreement(list_name, filterset, query):
+    """The agreement whose activities the list is, when that is its only filter; else None."""
+    if list_name != ACTIVITIES or active_names(filterset) != {AGREEMENT}:
         return None
-    selection = single_selection(make_fields, filterset, query)
-    if selection is None or selection[1] not in dict(selection[0].choices()):
+    if len(query.getlist(AGREEMENT)) != 1:
         return None
-    field, key = selection
+    return filterset.form.cleaned_data[AGREEMENT]
+
+
+def kept_list(field, key):
+    """The name under which the table of counts keeps the activities with `key` of `field`."""
     return narrowed(field.name, field.stored_key(key))
+
+
+def known_total(make_fields, list_name, filterset, query):
+    """
+    The number of rows of a list, from the table of counts (counts.py), when it holds it:
+    the whole list; the list narrowed by one value of one facet (the whole list's count of
+    that value); the activity list narrowed by two (the list narrowed by one, its count of
+    the other's value); an agreement's activities. None for any other filter, or an invalid
+    one.
+    """
+    if filterset.is_bound and not filterset.is_valid():
+        return None
+    agreement = chosen_agreement(list_name, filterset, query)
+    if agreement is not None:
+        kept = stored_counts(narrowed(AGREEMENT, agreement.pk))
+        return dict(kept.get(TOTAL, [])).get("", 0)
+    chosen = selections(make_fields(), list_name, filterset, query)
+    if chosen is None:
+        return None
+    if not chosen:
+        return total(list_name)
+    *narrowing, (field, key) = chosen
+    kept = stored_counts(kept_list(*narrowing[0]) if narrowing else list_name)
+    return dict(field.from_stored(kept.get(field.name, []))).get(key, 0)
+
+
+def kept_counts(field, active, chosen, agreement):
+    """
+    The counts, from the table (counts.py), of the list under the filters in use other than
+    `field`'s, when the table keeps that list narrowed by one value (or an agreement's
+    activities): {facet: [(value, count), ...]}; None otherwise. `chosen` is selections().
+    """
+    rest = active - set(field.parameters)
+    if agreement is not None:
+        return stored_counts(narrowed(AGREEMENT, agreement.pk)) if rest == {AGREEMENT} else None
+    others = [(other, key) for other, key in chosen or [] if other.name != field.name]
+    if len(others) == 1 and set(others[0][0].parameters) == rest:
+        return stored_counts(kept_list(*others[0]))
+    return None
 
 
 def active_names(filterset):
@@ -534,10 +580,12 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     showing_all = query.get(ALL_PARAMETER, "")
     # Counts under filters, kept for the next page of the same list, until a record changes.
     filtered_key = f"cooperation:facet-counts:{list_name}:{cached.version()}:{filters_of(query)}"
-    # Narrowed by one facet's value: the other facets are kept in the table too.
-    kept = narrowed_list(make_fields, list_name, filterset, query) if active else None
-    kept = stored_counts(kept) if kept else None
-    known = cache.get(filtered_key, {}) if active and kept is None else {}
+    # Narrowed by one or two facets' values, or to an agreement's activities: the facets of
+    # the list under all filters but one facet's are kept in the table.
+    listed = active and list_name == ACTIVITIES
+    chosen = selections(fields, list_name, filterset, query) if listed else None
+    agreement = chosen_agreement(list_name, filterset, query) if active else None
+    known = cache.get(filtered_key, {}) if active else {}
     counted = {}
     found = {}
     out_of_time = hopeless = False
@@ -545,6 +593,7 @@ def facets(filterset, make_fields, list_name, query, budget_ms=None):
     # out of time, the others would too, as each reads those rows and more.
     for field in sorted(fields, key=lambda field: field.reads_beyond):
         counts = known.get(field.name)
+        kept = kept_counts(field, active, chosen, agreement) if active else None
         if not active - set(field.parameters):
             if unfiltered is None:
                 unfiltered = unfiltered_counts(list_name, fields)

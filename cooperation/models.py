@@ -1165,9 +1165,10 @@ class Participation(models.Model):
 class FacetCount(models.Model):
     """
     How many published records of a public list have one value of one facet: the list's
-    facets and charts when no filter is set, and its total (facet "all"); and the facets of
-    the activity list narrowed by one value of another ("activities:area=12"). Kept in step
-    with every write by cooperation/counts.py; never edited by hand.
+    facets and charts when no filter is set, and its total (facet "all"); the facets of
+    the activity list narrowed by one value of another ("activities:area=12"); and the total
+    and facets of an agreement's activities ("activities:agreement=3"). Kept in step with
+    every write by cooperation/counts.py; never edited by hand.
     """
 
     list_name = models.CharField(max_length=100)

@@ -213,29 +213,14 @@ class FacetedListView(FilterListView):
     list_name = ""
 
     def paginate_queryset(self, queryset, page_size):
-        # The whole list, or the list narrowed by one facet's value: its total is kept with
-        # the facet counts (counts.py).
-        if not self.filtered:
-            total = counts.total(self.list_name)
-        elif not self.filterset.is_valid():
-            total = None
-        else:
-            total = facets.narrowed_count(
-                self.facet_fields, self.list_name, self.filterset, self.request.GET
-            )
+        # The whole list, or the list narrowed by one or two facets' values or to an
+        # agreement's activities: its total is kept with the facet counts (counts.py).
+        total = facets.known_total(
+            self.facet_fields, self.list_name, self.filterset, self.request.GET
+        )
         if total is not None:
             self.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
         return super().paginate_queryset(queryset, page_size)
-
-    @property
-    def filtered(self):
-        """Whether a filter or a search narrows the list (a sort or a page does not)."""
-        if not self.filterset.is_bound or not self.filterset.is_valid():
-            return self.filterset.is_bound
-        cleaned = self.filterset.form.cleaned_data
-        return any(
-            value not in (None, "", [], ()) for name, value in cleaned.items() if name != "sort"
-        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -5,7 +5,9 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from cooperation.models import Activity, Publication, Role
@@ -472,3 +474,17 @@ def test_api_errors_before_any_view_answer_json(client, url, status):
 def test_page_errors_before_any_view_stay_pages(client):
     assert client.get("/activities/?q=%00").templates[0].name == "400.html"
     assert client.get("/no-such-page/").templates[0].name == "404.html"
+
+
+def test_sources_number_kept_until_a_record_changes(client):
+    activity = ActivityFactory()
+    CitationFactory(activity=activity)
+    url = reverse("cooperation:api:source-list")
+    assert client.get(url).json()["count"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).json()["count"] == 1
+    assert not [query["sql"] for query in queries if "COUNT(" in query["sql"]]
+
+    CitationFactory(activity=activity)  # A new source, cited on a published activity.
+
+    assert client.get(url).json()["count"] == 2

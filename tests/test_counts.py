@@ -4,6 +4,7 @@ says after every kind of write.
 """
 
 import datetime
+import itertools
 
 import pytest
 import reversion
@@ -111,10 +112,29 @@ def narrowed_lists():
     return read, counted
 
 
+def agreement_lists():
+    """
+    The activities of each agreement, published or not: their number and each facet's
+    counts as read from the table and as counted over those activities.
+    """
+    read, counted = {}, {}
+    for agreement in Agreement.objects.all():
+        stored = counts.stored(counts.narrowed("agreement", agreement.pk))
+        rows = Activity.objects.public().filter(agreement=agreement)
+        read[agreement.pk, "all"] = dict(stored.get("all", [])).get("", 0)
+        counted[agreement.pk, "all"] = rows.count()
+        for field in facets.activity_fields():
+            read[agreement.pk, field.name] = sorted(field.from_stored(stored.get(field.name, [])))
+            counted[agreement.pk, field.name] = sorted(field.count(rows))
+    return read, counted
+
+
 def assert_exact():
     assert kept() == fresh()
     assert stored_as_the_pages_read_it() == counted_by_the_pages()
     read, counted = narrowed_lists()
+    assert read == counted
+    read, counted = agreement_lists()
     assert read == counted
     assert counts.totals().get("activities", 0) == Activity.objects.public().count()
     assert counts.totals().get("agreements", 0) == Agreement.objects.public().count()
@@ -135,7 +155,9 @@ def world():
         regions=[sahel],
         agreement=agreement,
     )
-    second = ActivityFactory(start_date=datetime.date(2020, 1, 1), areas=[training, borders])
+    second = ActivityFactory(
+        start_date=datetime.date(2020, 1, 1), areas=[training, borders], agreement=agreement
+    )
     draft = ActivityFactory(publication=Publication.DRAFT, areas=[borders], countries=["DE"])
     for activity, organisation, role in [
         (first, iom, Role.FUNDING),
@@ -411,12 +433,75 @@ def test_list_narrowed_by_one_facet_value_reads_its_other_facets_from_the_table(
             assert {option.count for option in facet.options} <= {7}, name
 
 
+def page_numbers(response):
+    """The count of a list page and of each value of each of its facets."""
+    found = {facet.name: facet for facet in response.context["facets"]}
+    return response.context["result_count"], {
+        name: {option.key: option.count for option in facet.everything}
+        for name, facet in found.items()
+    }
+
+
+def counted_page(client, url, query, monkeypatch):
+    """The numbers of a list page counted under its filters, none read from the table."""
+    cache.clear()
+    with monkeypatch.context() as patched:
+        patched.setattr(facets, "known_total", lambda *args: None)
+        patched.setattr(facets, "kept_counts", lambda *args: None)
+        return page_numbers(client.get(url, query))
+
+
+def test_list_narrowed_by_two_facet_values_reads_its_numbers_from_the_table(
+    client, world, settings, monkeypatch
+):
+    settings.FACET_TIME_LIMIT_MS = 60_000  # Everything counted that is not read.
+    url = reverse("cooperation:activity-list")
+    # Each value that some published activity has, of each facet.
+    values = [
+        (field, key)
+        for field in facets.activity_fields()
+        for key, _ in field.from_stored(counts.stored("activities").get(field.name, []))
+    ]
+    asked = 0
+    for (field, key), (other, other_key) in itertools.combinations(values, 2):
+        if field.name == other.name:
+            continue
+        query = {**field.setting(key), **other.setting(other_key)}
+        cache.clear()
+        with CaptureQueriesContext(connection) as queries:
+            read = page_numbers(client.get(url, query))
+        # The list's own number is read; only facets under both filters are counted.
+        totals = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "GROUP BY" not in q["sql"]]
+        assert not totals
+        assert read == counted_page(client, url, query, monkeypatch), query
+        asked += 1
+    assert asked > 50
+
+
+def test_agreement_list_reads_its_numbers_from_the_table(client, world, monkeypatch):
+    url = reverse("cooperation:activity-list")
+    query = {"agreement": world["agreement"].pk}
+    cache.clear()
+    with CaptureQueriesContext(connection) as queries:
+        read = page_numbers(client.get(url, query))
+    assert read[0] == 2
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"]]
+    assert read == counted_page(client, url, query, monkeypatch)
+
+    FacetCount.objects.filter(list_name__startswith="activities:agreement=").update(count=7)
+    cache.clear()  # As update() sends no signal to drop what the cache keeps.
+    count, found = page_numbers(client.get(url, query))
+    assert count == 7
+    assert {n for numbers in found.values() for n in numbers.values()} <= {7, 0}
+
+
 @pytest.mark.parametrize(
     "query",
     [
-        {"area": "training", "status": "pipeline"},  # Two filters.
+        {"area": "training", "status": "pipeline", "region": "sahel"},  # Three filters.
+        {"area": ["training", "borders"]},  # Two values of one facet.
+        {"area": "training", "agreement": "Agreement"},  # An agreement and a facet.
         {"q": "training"},  # Not a facet.
-        {"organisation": "iom", "role": "funding"},  # A role of the organisation.
         {"start_date_after": "2020-01-01"},  # Not a year.
     ],
 )
@@ -468,3 +553,19 @@ def test_counts_kept_in_the_cache_follow_each_write(client, world):
         for facet in client.get(reverse("cooperation:activity-list")).context["facets"]
     }
     assert {o.key: o.count for o in found["area"].everything} == {"training": 2}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"area": "training"}, {"area": "training", "organisation": "iom"}, {"agreement": "1"}],
+)
+def test_json_twin_reads_its_number_from_the_table(client, world, query):
+    if "agreement" in query:
+        query = {"agreement": world["agreement"].pk}
+    url = reverse("cooperation:activity-list-json")
+    expected = client.get(reverse("cooperation:activity-list"), query).context["result_count"]
+    assert client.get(url, query).json()["count"] == expected
+
+    FacetCount.objects.update(count=7)  # Not a real count: read back.
+    cache.clear()  # As update() sends no signal to drop what the cache keeps.
+    assert client.get(url, query).json()["count"] == 7

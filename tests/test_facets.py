@@ -136,8 +136,8 @@ def test_unfiltered_counts_read_from_the_table_whatever_the_budget(client, world
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Lists narrowed by one facet's value count their facets, as others do."""
-    monkeypatch.setattr(facets, "narrowed_list", lambda *args: None)
+    """Lists narrowed by facets' values count their facets, as others do."""
+    monkeypatch.setattr(facets, "kept_counts", lambda *args: None)
 
 
 def test_filtered_counts_past_their_limit_go_without_counts(client, world, settings, counted):

@@ -1294,7 +1294,8 @@ def link(record, activity):
     if isinstance(record, Organisation):
         ParticipationFactory(activity=activity, organisation=record)
     elif isinstance(record, Agreement):
-        Activity.objects.filter(pk=activity.pk).update(agreement=record)
+        activity.agreement = record
+        activity.save(update_fields=["agreement"])
     else:
         getattr(activity, f"{record._meta.model_name}s").add(record)
 
