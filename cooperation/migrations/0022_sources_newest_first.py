@@ -24,7 +24,7 @@ def drop_newest_first_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cooperation", "0022_facet_counts_of_agreements"),
+        ("cooperation", "0021_facet_counts_of_agreements"),
     ]
 
     operations = [
