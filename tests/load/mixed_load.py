@@ -3,7 +3,7 @@ The site under load: visitors on the public pages while editors save in the admi
 by gunicorn with the production settings on 127.0.0.1, for a bounded time.
 
     .venv/bin/python tests/load/mixed_load.py [--seconds 30] [--connections 16]
-        [--workers 3] [--editors 2] [--pause 1.0] [--think MS] [--by-page R]
+        [--workers 3] [--editors 2] [--pause 1.0] [--by-page R]
     make load                                  # the seed data, on a temporary SQLite file
     make load DATABASE_URL=postgres://…/bench_1m   # a database that already holds a set
     make load-demo                             # a million generated activities (see --demo)
@@ -20,13 +20,6 @@ loads its activity's change page, changes the description and saves, then waits 
 seconds. Printed: requests per second, p50 and p99 latency and errors of the visitors;
 saves, p50 and p99 and errors of the editors; the server's exceptions. The exit status is 1
 on any error.
-
-By default each wrk connection asks again as soon as it has its answer: the site at its
-limit, whose mean latency is the connections divided by the requests a second, whatever the
-pages cost (Little's law), so p99 grows with --connections past the point where the cores
-are busy. With --think MS each connection waits a random time (exponential, mean MS) before
-each request, as a visitor reads a page: the requests a second are then what the visitors
-ask for, and p99 is the latency the site gives at that rate.
 
 Before the load each page is asked for once (or, with --by-page, timed alone), so that the
 figures are those of a site that has been running, its cache warm.
@@ -88,16 +81,6 @@ def parse_args():
         help=(
             "a demo set of N activities (manage.py generate_demo) instead of the seed: made "
             "if the database is empty, in bench/out/demo-N.sqlite3 without DATABASE_URL"
-        ),
-    )
-    parser.add_argument(
-        "--think",
-        type=float,
-        default=0,
-        metavar="MS",
-        help=(
-            "visitors that read: each connection waits a random time of mean MS between "
-            "requests (0, none: every connection asks again at once)"
         ),
     )
     parser.add_argument(
@@ -217,24 +200,16 @@ def time_pages(base, paths, repeat):
         print(f"  {median:8.1f} ms p50 {slowest:8.1f} ms max  {codes}  {path}")
 
 
-def wrk_script(folder, paths, think=0):
-    """
-    A wrk script that asks for one of `paths` at random in each request, each connection
-    first waiting a time drawn from an exponential distribution of mean `think` ms, if any.
-    """
+def wrk_script(folder, paths):
+    """A wrk script that asks for one of `paths` at random in each request."""
     quoted = ",\n".join(f'  "{path}"' for path in paths)
     script = folder / "pages.lua"
-    waiting = (
-        f"delay = function()\n  return -math.log(1 - math.random()) * {think}\nend\n"
-        if think
-        else ""
-    )
     script.write_text(
         f"paths = {{\n{quoted}\n}}\n"
         "math.randomseed(1)\n"
         "request = function()\n"
         '  return wrk.format("GET", paths[math.random(#paths)])\n'
-        f"end\n{waiting}"
+        "end\n"
     )
     return script
 
@@ -359,7 +334,7 @@ def main():
         ]
         for thread in editors:
             thread.start()
-        output = run_wrk(server.base, wrk_script(folder, paths, args.think), args)
+        output = run_wrk(server.base, wrk_script(folder, paths), args)
         stop.set()
         for thread in editors:
             thread.join()
@@ -371,7 +346,6 @@ def main():
     print(
         f"{size:,} public activities, {len(paths)} pages, {args.connections} connections, "
         f"{args.workers} gunicorn workers, {args.editors} editors, {args.seconds} s"
-        + (f", {args.think:g} ms mean think time" if args.think else "")
     )
     print(
         f"visitors: {figures['requests']:,} requests, "
