@@ -2,11 +2,10 @@
 What the public may see, worked out once and kept in the cache until a record changes or
 MAX_AGE passes: the home page's totals of organisations and areas (those of activities and
 agreements are kept with the facet counts, counts.py), the number of public sources, which
-organisations are public (the rule of
-OrganisationQuerySet.by_rule(), a query of some thirty subqueries that takes Django longer
-to build than the database to answer, asked by most pages several times), and the filter
-forms as written out for each query string (their few hundred options take longer to
-render than the rest of a list).
+organisations are public (the rule of OrganisationQuerySet.by_rule(), a query of some
+thirty subqueries that takes Django longer to build than the database to answer, asked by
+most pages several times), and the filter forms as written out for each query string
+(their few hundred options take longer to render than the rest of a list).
 """
 
 import secrets

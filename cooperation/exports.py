@@ -789,21 +789,21 @@ class Cells:
             limit = self.context.limit
             listed = rows.values_list("pk", flat=True)
             alias, ids = rows.db, list(listed if limit is None else listed[: limit + 1])
-            base = self.table.filterset(None).qs
         else:
-            alias, ids, base = rows.queryset.db, rows.ids, rows.queryset
+            alias, ids = rows.queryset.db, rows.ids
         for start in range(0, len(ids), EXPORT_CHUNK):
             chunk = ids[start : start + EXPORT_CHUNK]
-            found = {row[0]: row[1:] for row in self.chunk_cells(base, chunk)}
+            found = {row[0]: row[1:] for row in self.chunk_cells(alias, chunk)}
             yield [found[pk] for pk in chunk if pk in found]
 
-    def chunk_cells(self, base, ids):
+    def chunk_cells(self, alias, ids):
         """
-        The keyed cells of the rows `ids` of `base`, by a statement compiled once for the
-        table, the database, the site's address and `escaped` (chunk_statement): Django
-        takes longer to compile it than SQLite to run it for a short list.
+        The keyed cells of the rows `ids` (already filtered) in the database `alias`, by a
+        statement compiled once for the table, the database, the site's address and
+        `escaped` (chunk_statement): Django takes longer to compile it than SQLite to run it
+        for a short list.
         """
-        alias, sql, params = chunk_statement(self.table, base, self.context.base, self.escaped)
+        sql, params = chunk_statement(self.table, alias, self.context.base, self.escaped)
         ids = [int(pk) for pk in ids]
         if connections[alias].vendor == "sqlite":
             ids = json.dumps(ids)
@@ -816,12 +816,16 @@ class Cells:
 chunk_statements = {}
 
 
-def chunk_statement(table, base, site, escaped):
-    """The cells of the rows of `base` whose keys are a chunk's (CHUNK_IDS), compiled once."""
-    key = (table, base.db, site, escaped)
+def chunk_statement(table, alias, site, escaped):
+    """
+    (SQL, parameters) of the cells of the table's public rows whose keys are a chunk's
+    (CHUNK_IDS), compiled the first time it is asked for.
+    """
+    key = (table, alias, site, escaped)
     if key not in chunk_statements:
-        rows = base.order_by().filter(KeyIn("pk", CHUNK_IDS))
-        chunk_statements[key] = cells_statement(table, rows, Context(site), escaped)
+        public = table.filterset(None).qs.using(alias).order_by()
+        rows = public.filter(KeyIn("pk", CHUNK_IDS))
+        chunk_statements[key] = cells_statement(table, rows, Context(site), escaped)[1:]
     return chunk_statements[key]
 
 
