@@ -67,7 +67,8 @@ class ListFilterBackend(DjangoFilterBackend):
     django-filter's backend with the list pages' FilterSets. It keeps the FilterSet on the
     view, where the paginator finds its `counted` rows and `known_count`, and answers an
     invalid filter with 400 and its errors as plain text (on a page they are links). A list
-    with facets takes its number from the table of counts where the page does (counts.py).
+    with facets takes its number from the table of counts where the page does (counts.py);
+    a view with `unfiltered_count()` takes its unfiltered number from there.
     """
 
     def filter_queryset(self, request, queryset, view):
@@ -83,12 +84,15 @@ class ListFilterBackend(DjangoFilterBackend):
             )
         rows = view.filterset.qs
         listed = getattr(view, "list_view", None)
+        total = None
         if listed is not None:
             total = facets.known_total(
                 listed.facet_fields, listed.list_name, view.filterset, request.query_params
             )
-            if total is not None:
-                view.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
+        elif hasattr(view, "unfiltered_count") and not facets.active_names(view.filterset):
+            total = view.unfiltered_count()
+        if total is not None:
+            view.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
         return rows
 
 
@@ -327,6 +331,14 @@ class OrganisationViewSet(PublicViewSet):
     filterset_class = OrganisationFilter
     serializer_class = OrganisationSerializer
     lookup_field = "slug"
+
+    def unfiltered_count(self):
+        """
+        The number of public organisations: the ids their list is read by, kept in the
+        cache (cached.public_organisation_ids). Counting them again in the query planned
+        the list of 2,000 ids twice, 10 ms at a million activities.
+        """
+        return len(cached.public_organisation_ids())
 
 
 @documented(AreaSerializer, "areas")

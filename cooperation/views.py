@@ -39,7 +39,15 @@ PARTNERS_SHOWN = 20
 
 
 def participants():
-    return Prefetch("participations", queryset=Participation.objects.select_related("organisation"))
+    """
+    The organisations taking part in each activity, in the order of Participation's Meta
+    (role, then organisation's name) but by the activity's key rather than its own order:
+    the rows of one activity are the same, and the query joins no activity to sort them.
+    """
+    taking_part = Participation.objects.select_related("organisation").order_by(
+        "activity_id", "role", "organisation__name"
+    )
+    return Prefetch("participations", queryset=taking_part)
 
 
 @dataclass
