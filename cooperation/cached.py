@@ -4,8 +4,9 @@ MAX_AGE passes: the home page's totals of organisations and areas (those of acti
 agreements are kept with the facet counts, counts.py), the number of public sources, which
 organisations are public (the rule of OrganisationQuerySet.by_rule(), a query of some
 thirty subqueries that takes Django longer to build than the database to answer, asked by
-most pages several times), and the filter forms as written out for each query string
-(their few hundred options take longer to render than the rest of a list).
+most pages several times), the filter forms as written out for each query string
+(their few hundred options take longer to render than the rest of a list), and the number
+of activities a search finds, for the next page of the same search (search_count()).
 """
 
 import secrets
@@ -17,6 +18,7 @@ KEY = "cooperation:public-totals"
 ORGANISATIONS_KEY = "cooperation:public-organisations"
 SOURCES_KEY = "cooperation:public-source-count"
 VERSION_KEY = "cooperation:version"
+SEARCH_VERSION_KEY = "cooperation:search-version"
 #: Seconds a total may lag behind a change the ORM sends no signal for (bulk inserts,
 #: update()) or one made in another process, whose cache this process does not share.
 MAX_AGE = 60
@@ -56,6 +58,20 @@ def version():
     return cache.get_or_set(VERSION_KEY, lambda: secrets.token_hex(8), None)
 
 
+def search_count(query, count):
+    """
+    The number of activities the search and filters of `query` (a QueryDict) find, from
+    `count()` once and then from the cache until any record is saved: a search for a
+    common word reads tens of thousands of rows to count 10,001 of them (50 ms at a million
+    activities), and each page of its results, and its .json twin, counted them again.
+    """
+    from .facets import filters_of
+
+    search = cache.get_or_set(SEARCH_VERSION_KEY, lambda: secrets.token_hex(8), None)
+    key = f"cooperation:search-count:{version()}:{search}:{filters_of(query)}"
+    return cache.get_or_set(key, count, MAX_AGE)
+
+
 def find_public_organisations():
     from .models import Organisation
 
@@ -91,10 +107,13 @@ def forget(sender, signal=None, instance=None, created=False, **kwargs):
     on the save of an activity that stays as public as it was. What is kept depends on
     which activities are published and on their links, never on their own columns, and an
     editor's save of an activity's text must not make every page count a million rows
-    again: at a million activities that took longer than the save.
+    again: at a million activities that took longer than the save. The searches' counts
+    alone, which read the text, are forgotten on that save too.
     """
     if sender._meta.app_label != "cooperation":
         return
+    # What a search finds depends on the records' text too.
+    cache.delete(SEARCH_VERSION_KEY)
     if signal is post_save and sender._meta.model_name == "activity" and not created:
         read, now = instance._publication_as_read, instance.__dict__.get("publication")
         instance._publication_as_read = now

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
-from . import paging, search
+from . import cached, paging, search
 from .models import (
     Activity,
     ActivityStatus,
@@ -532,7 +532,9 @@ class ActivityFilter(ListFilterSet):
         text = self.form.cleaned_data.get("q")
         if text and not self.form.cleaned_data.get("sort") and not self.counting:
             # The count the list shows too, as RELEVANCE_LIMIT is within COUNT_LIMIT.
-            self.known_count = paging.bounded_count(self.counted)
+            self.known_count = cached.search_count(
+                self.data, lambda: paging.bounded_count(self.counted)
+            )
             if self.known_count <= self.relevance_limit:
                 queryset = search.ranked(queryset, text)
                 self.search_order = "relevance"

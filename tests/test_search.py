@@ -455,6 +455,26 @@ def test_public_search_uses_no_substring_scan(client, name, query):
     assert not [query["sql"] for query in queries if "LIKE" in query["sql"].upper()]
 
 
+def test_activity_list_search_count_kept_until_a_record_is_saved(client):
+    patrols = ActivityFactory(title="Coastal patrols")
+    ActivityFactory(title="Coastal radar")
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            found = client.get("/api/activities/", {"q": "coastal"}).json()["count"]
+        return found, [query["sql"] for query in queries if "COUNT(" in query["sql"].upper()]
+
+    first, counted = count()
+    again, counted_again = count()
+    # An editor's save of the text keeps the other totals, not what a search finds.
+    patrols.title = "Inland patrols"
+    patrols.save()
+    edited, counted_edited = count()
+
+    assert (first, again, edited) == (2, 2, 1)
+    assert counted and not counted_again and counted_edited
+
+
 @pytest.mark.parametrize("size", [1, 30])
 def test_activity_list_search_query_count_pinned(client, django_assert_num_queries, size):
     for n in range(size):
