@@ -13,6 +13,7 @@ query count and response size, and for a list the "floor": the page's own SQL fo
 alone (no count, no related rows, no template), timed with a cursor. Then each export of the
 whole activity list (CSV, HXL, IATI XML, XLSX; see cooperation/exports.py) once: the time to
 its first byte, in all, and the rows a second it wrote (rows counted afterwards, untimed).
+--export-connections 1 reads an export's chunks one after another (cooperation/parallel.py).
 
 --cold empties the cache before each timed request: what the first visitor after a change
 to a record gets, as the cache's keys change with the records (cooperation/cached.py).
@@ -116,6 +117,11 @@ def parse():
         "--cold",
         action="store_true",
         help="Empty the cache before each request, as a change to a record does.",
+    )
+    parser.add_argument(
+        "--export-connections",
+        type=int,
+        help="Connections an export on PostgreSQL reads its chunks through (parallel.WIDTH).",
     )
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-sizes", type=int, nargs=2, default=[200, 600])
@@ -496,7 +502,11 @@ def run(args):
     from django.test import Client, override_settings
 
     generated = prepare(args.activities, args.seed)
+    from cooperation import parallel
     from cooperation.models import Activity
+
+    if args.export_connections:
+        parallel.WIDTH = args.export_connections
 
     plain_static = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -526,6 +536,7 @@ def run(args):
         "activities": Activity.objects.count(),
         "generated_seconds": generated,
         "requests": args.requests,
+        "export_connections": parallel.WIDTH,
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "results": [result.row() for result in results],
         "exports": exported,

@@ -6,10 +6,12 @@ list's own URL with a format suffix and the same query string (`/activities/?are
 
 CSV, HXL and XML stream: the header goes out before the first query. The database computes
 every cell of CSV, HXL and XLSX (Column, Cells) in one statement, the cells of linked rows
-(areas, organisations by role, citations) joined into one text each (Joined); on PostgreSQL
-it also writes the CSV of the rows (COPY), which the worker forwards as it comes, and on
-SQLite, or for a search in relevance order, the rows are read EXPORT_CHUNK at a time and
-written as COPY writes them (csv_line), lines ending in LF. IATI XML on PostgreSQL is
+(areas, organisations by role, citations) joined into one text each (Joined). On
+PostgreSQL it also writes the CSV of the rows (COPY), which the worker forwards as it
+comes; outside a transaction, the rows' ids are read first and their CSV written a chunk
+at a time through two connections at once (parallel.py). On SQLite, or for a search in
+relevance order, the rows are read EXPORT_CHUNK at a time and written as COPY writes them
+(csv_line), lines ending in LF. IATI XML on PostgreSQL is
 written by the database (iati_sql.py); on SQLite it reads its rows as the database driver's
 plain tuples, and the linked rows as tuples, one query a kind of link a chunk (Related).
 The text goes out in pieces of about WRITE_SIZE characters. An export stops
@@ -24,6 +26,7 @@ XLSX cells are written as strings, and XML carries the text as it is.
 
 import contextlib
 import datetime
+import functools
 import json
 import re
 import tempfile
@@ -56,7 +59,7 @@ from django.shortcuts import render
 from django.urls import path, register_converter, reverse
 from django.views import View
 
-from . import views
+from . import parallel, views
 from .addresses import address_parts
 from .dates import Precision
 from .filters import PAGE_PARAMETERS
@@ -83,6 +86,9 @@ XLSX_LIMIT = 50_000
 XLSX_DUMP_LIMIT = 1_048_575
 #: Rows read, and their related rows prefetched, at a time.
 EXPORT_CHUNK = 2_000
+#: Rows a statement writes as CSV when an export's chunks are read in parallel: a chunk of
+#: activities is about 3 MB, and each connection holds one or two (parallel.in_order).
+COPY_CHUNK = 5_000
 #: Characters of CSV or XML written to the response at a time, about.
 WRITE_SIZE = 64 * 1024
 
@@ -617,13 +623,14 @@ class Table:
         return [found[pk] for pk in ids if pk in found]
 
 
-def cells_statement(table, rows, context, escaped, limit=None, keyed=True):
+def cells_statement(table, rows, context, escaped, limit=None, keyed=True, in_chunk_order=False):
     """
     (database alias, SQL, parameters) of one statement that selects the cells of `rows` (a
     queryset), at most `limit`, in their order, after each row's key if `keyed`: the
     table's columns as texts, NULL for an empty one, and with `escaped` a `'` before each
     cell of a column that is not plain and begins as a formula (escape_formula). None if
-    `rows` is empty.
+    `rows` is empty. With `in_chunk_order` (PostgreSQL), the rows come in the order of the
+    ids of the parameter IDS_PARAMETER (chunk_statement).
 
     The rows and their own cells are chosen first (CHOSEN); on PostgreSQL each Joined is
     then one grouped query over the keys of the rows chosen (KEYS), joined to them, and
@@ -661,6 +668,13 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True):
         ctes, tail = [f'"{CHOSEN}" AS ({sql})'], f'FROM "{CHOSEN}"'
     else:
         numbered = f'SELECT *, ROW_NUMBER() OVER () AS "{NUMBER}" FROM ({sql}) AS listed'
+        if in_chunk_order:
+            numbered = (
+                f'SELECT listed.*, chunk.place AS "{NUMBER}" FROM ({sql}) AS listed '
+                "JOIN unnest(%s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
+                f'ON chunk.id = listed."{KEY}"'
+            )
+            params.append(IDS_PARAMETER)
         ctes, joins = [f'"{CHOSEN}" AS MATERIALIZED ({numbered})'], []
         if joined:  # Sorted once for every grouped query, each of which reads them in order.
             ctes.append(f'"{KEYS}" AS MATERIALIZED (SELECT "{KEY}" FROM "{CHOSEN}" ORDER BY 1)')
@@ -741,8 +755,12 @@ class Cells:
         """
         The CSV of the rows that PostgreSQL writes (COPY), about WRITE_SIZE bytes a piece,
         the same as csv_line() writes. COPY sends a row at a time, so the one past the
-        limit is left out here.
+        limit is left out here. Where it can, the rows are read by their ids, COPY_CHUNK
+        at a time, through several connections at once (copy_in_chunks).
         """
+        if parallel.usable(self.rows.db):
+            yield from self.copy_in_chunks()
+            return
         statement = self.statement(self.rows, keyed=False)
         if statement is None:
             return
@@ -762,6 +780,23 @@ class Cells:
                     pieces, size = [], 0
         if pieces:
             yield b"".join(pieces)
+
+    def copy_in_chunks(self):
+        """
+        The CSV of the rows, COPY_CHUNK rows a piece: their ids read in order, then each
+        chunk's cells written by COPY, in parallel.in_order().
+        """
+        rows, limit = self.rows, self.context.limit
+        listed = rows.values_list("pk")
+        ids = [row[0] for row in raw_rows(listed if limit is None else listed[: limit + 1])]
+        if limit is not None and len(ids) > limit:
+            self.truncated, ids = True, ids[:limit]
+        sql, params = chunk_statement(self.table, rows.db, self.context.base, self.escaped, False)
+        jobs = [
+            functools.partial(copied_chunk, rows.db, sql, params, ids[start : start + COPY_CHUNK])
+            for start in range(0, len(ids), COPY_CHUNK)
+        ]
+        yield from parallel.in_order(rows.db, jobs)
 
     def __iter__(self):
         limit, number = self.context.limit, 0
@@ -812,21 +847,32 @@ class Cells:
             return cursor.fetchall()
 
 
-#: The statements of chunk_statement(), by table, database, site address and escaping.
+#: The statements of chunk_statement(), by table, database, site address, escaping and key.
 chunk_statements = {}
 
 
-def chunk_statement(table, alias, site, escaped):
+def chunk_statement(table, alias, site, escaped, keyed=True):
     """
     (SQL, parameters) of the cells of the table's public rows whose keys are a chunk's
-    (CHUNK_IDS), compiled the first time it is asked for.
+    (CHUNK_IDS), compiled the first time it is asked for. Without `keyed` (PostgreSQL),
+    the rows come in the chunk's order, without their keys: the statement COPY writes.
     """
-    key = (table, alias, site, escaped)
+    key = (table, alias, site, escaped, keyed)
     if key not in chunk_statements:
         public = table.filterset(None).qs.using(alias).order_by()
         rows = public.filter(KeyIn("pk", CHUNK_IDS))
-        chunk_statements[key] = cells_statement(table, rows, Context(site), escaped)[1:]
+        chunk_statements[key] = cells_statement(
+            table, rows, Context(site), escaped, keyed=keyed, in_chunk_order=not keyed
+        )[1:]
     return chunk_statements[key]
+
+
+def copied_chunk(alias, sql, params, ids):
+    """The CSV that COPY writes of the statement `sql` of a chunk (chunk_statement), `ids`."""
+    copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
+    params = [ids if p is IDS_PARAMETER else p for p in params]
+    with statement_cursor(alias) as cursor, cursor.copy(copy_sql, params) as copy:
+        return b"".join(copy)
 
 
 TABLES = {

@@ -505,8 +505,9 @@ def varied():
 
 
 def canonical_elements(pieces):
-    """Each iati-activity of the text `pieces` as canonical XML (C14N), in order."""
-    root = etree.fromstring(f"<iati-activities>{''.join(pieces)}</iati-activities>")
+    """Each iati-activity of the text `pieces` (str or UTF-8) as canonical XML (C14N), in order."""
+    text = "".join(p.decode() if isinstance(p, bytes) else p for p in pieces)
+    root = etree.fromstring(f"<iati-activities>{text}</iati-activities>")
     return [etree.tostring(element, method="c14n") for element in root]
 
 
