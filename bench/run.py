@@ -143,6 +143,9 @@ def setup_django():
     import django
 
     django.setup()
+    from config import heap
+
+    heap.freeze()  # As config/wsgi.py does in a worker.
     logging.disable(logging.WARNING)  # no "Not Found" line for each deep page past the end
 
 

@@ -9,6 +9,8 @@ On PostgreSQL its connections carry the statement timeout (DATABASE_STATEMENT_TI
 a query that runs longer is cancelled and the visitor gets the 503 page, instead of the
 worker waiting until gunicorn kills it. Management commands (migrate, generate_demo,
 backups, load_seed) do not load this module and run without the limit.
+
+Once loaded, it sets what it has loaded aside from Python's garbage collector (heap.py).
 """
 
 import os
@@ -16,6 +18,8 @@ import os
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
+
+from config import heap
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -39,3 +43,6 @@ if database["ENGINE"] == "django.db.backends.postgresql":
     ).strip()
 
 application = get_wsgi_application()
+
+# Out of the garbage collector's way: all this worker has loaded, kept until it ends.
+heap.freeze()

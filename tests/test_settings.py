@@ -229,3 +229,16 @@ def test_unreadable_cache_url_stops_the_site_with_a_message(url):
 
     assert result.returncode != 0
     assert f"DJANGO_CACHE_URL is {url!r}: write file:///an/absolute/folder" in result.stderr
+
+
+def test_a_worker_sets_what_it_loaded_aside_from_the_garbage_collector():
+    result = python(
+        "-c",
+        "import gc, config.wsgi; print(gc.get_freeze_count())",
+        DJANGO_SECRET_KEY=STRONG_KEY,
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="example.org",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 10_000  # Django, the apps, the admin, the URLs and views.
