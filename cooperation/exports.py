@@ -792,11 +792,8 @@ class Cells:
         if limit is not None and len(ids) > limit:
             self.truncated, ids = True, ids[:limit]
         sql, params = chunk_statement(self.table, rows.db, self.context.base, self.escaped, False)
-        jobs = [
-            functools.partial(copied_chunk, rows.db, sql, params, ids[start : start + COPY_CHUNK])
-            for start in range(0, len(ids), COPY_CHUNK)
-        ]
-        yield from parallel.in_order(rows.db, jobs)
+        read = functools.partial(copied_chunk, rows.db, sql, params)
+        yield from parallel.by_chunks(rows.db, read, ids, COPY_CHUNK)
 
     def __iter__(self):
         limit, number = self.context.limit, 0

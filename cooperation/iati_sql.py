@@ -391,11 +391,8 @@ class Written:
         limit = self.context.limit
         if limit is not None and len(ids) > limit:
             self.truncated, ids = True, ids[:limit]
-        jobs = [
-            functools.partial(copied_elements, alias, copy_sql, ids[start : start + PARALLEL_CHUNK])
-            for start in range(0, len(ids), PARALLEL_CHUNK)
-        ]
-        for text, left_out in parallel.in_order(alias, jobs):
+        read = functools.partial(copied_elements, alias, copy_sql)
+        for text, left_out in parallel.by_chunks(alias, read, ids, PARALLEL_CHUNK):
             self.left_out += left_out
             if text:
                 yield text

@@ -5,8 +5,9 @@ On PostgreSQL an export's time is the database's: it joins each activity's linke
 (organisations in their roles, areas, countries, regions, citations) in one process, which
 runs on one core. Given the chunks of a list one after another, WIDTH connections work on
 WIDTH chunks at a time, each in a process of its own, and the worker passes their results
-on in the list's order. On an otherwise idle machine of two cores an export is written
-about twice as fast; on a busy one, no faster, as the other cores are already at work.
+on in the list's order. On an otherwise idle machine of two cores, measured at a million
+activities, IATI XML was written about 1.5 times as fast and CSV 1.1 to 1.3 times; on a
+busy machine no faster, as the other cores are already at work.
 
 Each connection belongs to a thread of its own, as Django's connections do, and is closed
 when its thread ends. The threads cannot see what the request's own transaction has
@@ -14,6 +15,7 @@ written and not committed, so a read inside a transaction (a test's, or an atomi
 stays on the request's connection, one chunk after another (usable()).
 """
 
+import functools
 import queue
 import threading
 
@@ -78,3 +80,14 @@ def in_order(alias, jobs, width=None):
         gone.set()
         for thread in threads:
             thread.join()
+
+
+def by_chunks(alias, read, ids, size):
+    """
+    read(chunk) of each chunk of `size` of the ids `ids`, in their order, through
+    in_order(): `read` takes the chunk's ids last.
+    """
+    jobs = [
+        functools.partial(read, ids[start : start + size]) for start in range(0, len(ids), size)
+    ]
+    return in_order(alias, jobs)
