@@ -14,6 +14,10 @@ alone (no count, no related rows, no template), timed with a cursor. Then each e
 whole activity list (CSV, HXL, IATI XML, XLSX; see cooperation/exports.py) once: the time to
 its first byte, in all, and the rows a second it wrote (rows counted afterwards, untimed).
 --export-connections 1 reads an export's chunks one after another (cooperation/parallel.py).
+On PostgreSQL the exports read the kept cells of the activities' linked rows that are still
+true (cooperation/kept.py; generate_demo keeps them, as manage.py keep_export_cells does);
+the report says how many are. --without-kept-cells times the exports as when none is, all
+worked out.
 
 --cold empties the cache before each timed request: what the first visitor after a change
 to a record gets, as the cache's keys change with the records (cooperation/cached.py).
@@ -122,6 +126,11 @@ def parse():
         "--export-connections",
         type=int,
         help="Connections an export on PostgreSQL reads its chunks through (parallel.WIDTH).",
+    )
+    parser.add_argument(
+        "--without-kept-cells",
+        action="store_true",
+        help="Exports work out every cell, as if no kept cell were still true.",
     )
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-sizes", type=int, nargs=2, default=[200, 600])
@@ -500,6 +509,24 @@ def wanted(only, name):
     )
 
 
+def count_kept_cells(without):
+    """
+    The number of activities whose kept cells an export reads (None on SQLite, which keeps
+    none). `without`: none, as their layout no longer matches the one looked for.
+    """
+    from django.db import connection
+    from django.db.models import Exists
+
+    from cooperation import kept
+    from cooperation.models import Activity
+
+    if connection.vendor != "postgresql":
+        return None
+    if without:
+        kept.layout = lambda: "(none: --without-kept-cells)"
+    return Activity.objects.filter(Exists(kept.still_true_rows("default"))).count()
+
+
 def run(args):
     from django.db import connection
     from django.test import Client, override_settings
@@ -510,6 +537,7 @@ def run(args):
 
     if args.export_connections:
         parallel.WIDTH = args.export_connections
+    kept_cells = count_kept_cells(args.without_kept_cells)
 
     plain_static = {
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -529,6 +557,8 @@ def run(args):
         chosen = [] if args.check_run else export_scenarios()
         chosen = [s for s in chosen if wanted(args.only, s.name)]
         if chosen:
+            if kept_cells is not None:
+                print(f"\nKept cells still true: {kept_cells:,} activities.")
             print("\n" + aligned(EXPORT_COLUMNS, EXPORT_WIDTHS))
         for scenario in chosen:
             exported.append(measure_export(scenario, clients["public"]))
@@ -540,6 +570,7 @@ def run(args):
         "generated_seconds": generated,
         "requests": args.requests,
         "export_connections": parallel.WIDTH,
+        "kept_cells": kept_cells,
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "results": [result.row() for result in results],
         "exports": exported,
@@ -584,6 +615,8 @@ def markdown(report):
         result = Result(**{key: row[key] for key in Result.__dataclass_fields__})
         lines.append("| " + " | ".join(cells(result)) + " |")
     if report.get("exports"):
+        if report.get("kept_cells") is not None:
+            lines += ["", f"Kept cells still true: {report['kept_cells']:,} activities."]
         lines += ["", "| " + " | ".join(EXPORT_COLUMNS) + " |"]
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(EXPORT_COLUMNS) - 1)) + "|")
         lines += ["| " + " | ".join(export_cells(row)) + " |" for row in report["exports"]]

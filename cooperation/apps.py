@@ -12,6 +12,18 @@ from django.db.models.signals import (
 )
 
 
+def activity_links():
+    """The models of an activity's many-to-many links, whose writes send m2m_changed."""
+    from .models import Activity, Participation
+
+    return [
+        Activity.areas.through,
+        Activity.countries.through,
+        Activity.regions.through,
+        Participation,
+    ]
+
+
 class CooperationConfig(AppConfig):
     name = "cooperation"
     verbose_name = "Cooperation"
@@ -38,6 +50,7 @@ class CooperationConfig(AppConfig):
         post_init.connect(remember_publication, sender="cooperation.Activity")
         self.keep_partner_pairs()
         self.keep_facet_counts()
+        self.mark_kept_cells_stale()
 
     def keep_partner_pairs(self):
         from . import partners
@@ -70,14 +83,21 @@ class CooperationConfig(AppConfig):
         post_save.connect(counts.participation_saved, sender=Participation)
         pre_delete.connect(counts.participation_deleting, sender=Participation)
         post_delete.connect(counts.participation_deleted, sender=Participation)
-        for links in [
-            Activity.areas.through,
-            Activity.countries.through,
-            Activity.regions.through,
-            Participation,
-            Agreement.parties.through,
-            Agreement.areas.through,
-        ]:
+        for links in [*activity_links(), Agreement.parties.through, Agreement.areas.through]:
             m2m_changed.connect(counts.links_changed, sender=links)
         for model in [Area, Country, Region, Organisation]:
             post_delete.connect(counts.value_deleted, sender=model)
+
+    def mark_kept_cells_stale(self):
+        from . import kept
+        from .models import Area, Citation, Country, Organisation, Participation, Region, Source
+
+        for model in [Participation, Citation]:
+            pre_save.connect(kept.link_saving, sender=model)
+            post_save.connect(kept.link_saved, sender=model)
+            post_delete.connect(kept.link_deleted, sender=model)
+        for links in activity_links():
+            m2m_changed.connect(kept.m2m_changed, sender=links)
+        for model in [Organisation, Area, Country, Region, Source]:
+            post_save.connect(kept.name_changed, sender=model)
+            post_delete.connect(kept.name_changed, sender=model)

@@ -6,18 +6,18 @@ list's own URL with a format suffix and the same query string (`/activities/?are
 
 CSV, HXL and XML stream: the header goes out before the first query. The database computes
 every cell of CSV, HXL and XLSX (Column, Cells) in one statement, the cells of linked rows
-(areas, organisations by role, citations) joined into one text each (Joined). On
-PostgreSQL it also writes the CSV of the rows (COPY), which the worker forwards as it
-comes; outside a transaction, the rows' ids are read first and their CSV written a chunk
-at a time through two connections at once (parallel.py). On SQLite, or for a search in
-relevance order, the rows are read EXPORT_CHUNK at a time and written as COPY writes them
-(csv_line), lines ending in LF. IATI XML on PostgreSQL is
-written by the database (iati_sql.py); on SQLite it reads its rows as the database driver's
-plain tuples, and the linked rows as tuples, one query a kind of link a chunk (Related).
-The text goes out in pieces of about WRITE_SIZE characters. An export stops
-at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and says so in a last row,
-pointing to the full export that `manage.py dump_exports` writes every night into
-EXPORTS_DIR.
+(areas, organisations by role, citations) joined into one text each (Joined), or, for
+activities on PostgreSQL, read as kept where still true (kept.py). On PostgreSQL it also
+writes the CSV of the rows (COPY), which the worker forwards as it comes; outside a
+transaction, the rows' ids are read first and their CSV written a chunk at a time through
+two connections at once (parallel.py). On SQLite, or for a search in relevance order, the
+rows are read EXPORT_CHUNK at a time and written as COPY writes them (csv_line), lines
+ending in LF. IATI XML on PostgreSQL is written by the database (iati_sql.py); on SQLite it
+reads its rows as the database driver's plain tuples, and the linked rows as tuples, one
+query a kind of link a chunk (Related). The text goes out in pieces of about WRITE_SIZE
+characters. An export stops at EXPORT_LIMIT rows (XLSX, written whole, at XLSX_LIMIT) and
+says so in a last row, pointing to the full export that `manage.py dump_exports` writes
+every night into EXPORTS_DIR.
 
 Every row carries its record's absolute public address and its citations. Cells of CSV and
 HXL that a spreadsheet would run as a formula get one leading apostrophe (escape_formula);
@@ -43,6 +43,7 @@ from django.db.models import (
     CharField,
     Expression,
     F,
+    JSONField,
     OuterRef,
     Q,
     QuerySet,
@@ -59,7 +60,7 @@ from django.shortcuts import render
 from django.urls import path, register_converter, reverse
 from django.views import View
 
-from . import parallel, views
+from . import kept, parallel, views
 from .addresses import address_parts
 from .dates import Precision
 from .filters import PAGE_PARAMETERS
@@ -276,6 +277,8 @@ KEYS = "export_keys"
 KEY = "export_key"
 NUMBER = "export_number"
 CELL = "cell_{}"
+#: The name of a row's kept cells of linked rows, if still true (kept.py).
+KEPT = "export_kept"
 
 
 @dataclass(eq=False)  # Keys of the grouped queries of a statement, by identity.
@@ -586,6 +589,8 @@ class Table:
     columns: list
     formats: list = field(default_factory=lambda: ["csv", "xlsx"])
     related: list = field(default_factory=list)
+    #: Whether the cells of its linked rows may be read as kept (kept.py).
+    kept: bool = False
 
     def filterset(self, data):
         queryset = self.view.queryset.prefetch_related(None)  # Read per chunk instead.
@@ -623,6 +628,37 @@ class Table:
         return [found[pk] for pk in ids if pk in found]
 
 
+def grouped_cells(columns):
+    """
+    ({Joined: [group values]}, {column number: SQL of its cell}) of the `columns` whose
+    cells are of linked rows, each read from the query of its Joined grouped on
+    PostgreSQL, `joined_0`, `joined_1`... in the order first met (joined_statements).
+    """
+    joined, sources = {}, {}
+    for number, column in enumerate(columns):
+        cell = column.cell
+        if isinstance(cell, JoinedCell):
+            values = joined.setdefault(cell.joined, [])
+            values.append(cell.value)
+            sources[number] = (
+                f'"joined_{list(joined).index(cell.joined)}"."joined_{len(values) - 1}"'
+            )
+    return joined, sources
+
+
+def joined_statements(joined):
+    """
+    (common table expressions, parameters) of the grouped queries of `joined`
+    (grouped_cells), over the keys in KEYS.
+    """
+    ctes, params = [], []
+    for number, (joined_, values) in enumerate(joined.items()):
+        sql, grouped_params = joined_.grouped(values).query.sql_with_params()
+        ctes.append(f'"joined_{number}" AS ({sql})')
+        params += grouped_params
+    return ctes, params
+
+
 def cells_statement(table, rows, context, escaped, limit=None, keyed=True, in_chunk_order=False):
     """
     (database alias, SQL, parameters) of one statement that selects the cells of `rows` (a
@@ -639,15 +675,23 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True, in_ch
     """
     alias = rows.db
     grouping = connections[alias].vendor == "postgresql"
+    kept_cells = grouping and table.kept
     own = {KEY: F("pk")}
-    joined = {}  # Joined: [group values], in the order first met.
+    if kept_cells:
+        activity = rows.model._meta.db_table
+        kept_sql = kept.still_true(f'"{activity}"."id"', f'"{activity}"."links_changed_at"', "csv")
+        own[KEPT] = RawSQL(kept_sql, (), output_field=JSONField())
+    joined, grouped_sources = grouped_cells(table.columns) if grouping else ({}, {})
     sources = []
     for number, column in enumerate(table.columns):
         cell = column.cell
-        if isinstance(cell, JoinedCell) and grouping:
-            values = joined.setdefault(cell.joined, [])
-            values.append(cell.value)
-            source = f'"joined_{list(joined).index(cell.joined)}"."joined_{len(values) - 1}"'
+        if number in grouped_sources:
+            source = grouped_sources[number]
+            if kept_cells:
+                source = (
+                    f'CASE WHEN "{CHOSEN}"."{KEPT}" IS NULL THEN {source} '
+                    f'ELSE "{CHOSEN}"."{KEPT}" ->> \'{column.name}\' END'
+                )
         else:
             name = CELL.format(number)
             if isinstance(cell, JoinedCell):
@@ -676,12 +720,16 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True, in_ch
             )
             params.append(IDS_PARAMETER)
         ctes, joins = [f'"{CHOSEN}" AS MATERIALIZED ({numbered})'], []
+        # With kept cells, only the rows without them have their linked rows grouped.
+        stale = f' WHERE "{KEPT}" IS NULL' if kept_cells else ""
         if joined:  # Sorted once for every grouped query, each of which reads them in order.
-            ctes.append(f'"{KEYS}" AS MATERIALIZED (SELECT "{KEY}" FROM "{CHOSEN}" ORDER BY 1)')
-        for number, (joined_, values) in enumerate(joined.items()):
-            grouped_sql, grouped_params = joined_.grouped(values).query.sql_with_params()
-            ctes.append(f'"joined_{number}" AS ({grouped_sql})')
-            params += grouped_params
+            ctes.append(
+                f'"{KEYS}" AS MATERIALIZED (SELECT "{KEY}" FROM "{CHOSEN}"{stale} ORDER BY 1)'
+            )
+        grouped_ctes, grouped_params = joined_statements(joined)
+        ctes += grouped_ctes
+        params += grouped_params
+        for number in range(len(joined)):
             joins.append(
                 f'LEFT JOIN "joined_{number}" ON "joined_{number}"."{KEY}" = "{CHOSEN}"."{KEY}"'
             )
@@ -903,6 +951,7 @@ TABLES = {
                 through(Activity, "regions", "name", "slug"),
                 citations_of("activity"),
             ],
+            kept=True,
         ),
         Table(
             "organisations",

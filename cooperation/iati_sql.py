@@ -3,9 +3,11 @@ IATI XML written by PostgreSQL. The iati-activity elements of iati.element() are
 text by one query a chunk of activities (chunk_statement): it reads the chunk's activities
 by their ids, and each kind of linked row (organisations in their roles, countries,
 regions, areas, citations with their sources) in one pass grouped by activity, and returns
-the chunk's elements, in the order of the ids. Python passes the text on as COPY hands it
-over (copy_statement), which takes a tenth of the time building the elements in Python
-did. Outside a transaction, two connections write chunks at once (parallel.py).
+the chunk's elements, in the order of the ids. An activity's linked rows written as XML are
+read as kept where they are still true (kept.py), and grouped only for the others. Python
+passes the text on as COPY hands it over (copy_statement), which takes a tenth of the time
+building the elements in Python did. Outside a transaction, two connections write chunks at
+once (parallel.py).
 
 It says what iati.element() says, in the same order and escaped the same way (texts and
 attribute values as lxml writes them, without the control characters XML cannot hold);
@@ -20,7 +22,7 @@ from django.db import connections
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from . import iati, parallel
+from . import iati, kept, parallel
 from .addresses import address_parts
 from .dates import Precision
 from .exports import NOT_IN_XML, WRITE_SIZE, raw_chunks
@@ -109,7 +111,7 @@ class Linked:
     """
     Rows linked to an activity: those of `tables` whose column `key` holds its id, each
     written as `element` (SQL), in `order`. As SQL, a common table expression `name` of
-    one text an activity of the chunk.
+    one text an activity (cte()). `addressed` if an element holds the site's address.
     """
 
     name: str
@@ -117,49 +119,66 @@ class Linked:
     key: str
     order: str
     element: str
+    addressed: bool = False
 
-    def __str__(self):
+    def cte(self, chosen):
+        """The expression over the activities whose id meets `chosen`, SQL of {key}."""
         return (
             f"{self.name} (id, text) AS (SELECT {self.key}, "
             f"string_agg({self.element}, '' ORDER BY {self.order}) FROM {self.tables} "
-            f"WHERE {self.key} = ANY(%(ids)s::bigint[]) GROUP BY {self.key})"
+            f"WHERE {chosen.format(key=self.key)} GROUP BY {self.key})"
         )
 
-    def text(self):
-        return f"COALESCE({self.name}.text, '')"
+    def text(self, site):
+        """
+        The text of an activity: as kept (kept.py) if it is still true, the site's address
+        `site` (SQL) in place of SITE, else as worked out by the expression.
+        """
+        worked_out = f"COALESCE({self.name}.text, '')"
+        kept_text = f"COALESCE(activity.kept ->> {literal(self.name)}, '')"
+        if self.addressed:
+            kept_text = f"replace({kept_text}, {literal(SITE)}, {site})"
+        return f"CASE WHEN activity.kept IS NULL THEN {worked_out} ELSE {kept_text} END"
 
 
-def chunk_statement(context, today):
+#: A record's citations with their sources, in the order an element lists them.
+CITATIONS = (
+    f"{table(Citation)} citation JOIN {table(Source)} source ON source.id = citation.source_id"
+)
+CITATION_ORDER = "source.published_on DESC NULLS LAST, source.title, citation.id"
+#: A citation's quote as its document-link describes it.
+QUOTE_TEXT = concat(
+    "'“'",
+    "citation.quote",
+    "'”'",
+    "CASE WHEN citation.note = '' THEN '' ELSE ' (' || citation.note || ')' END",
+)
+CATEGORY = f'<category code="{iati.WEB_PAGE}"/>'
+#: In place of the site's address in the kept texts of linked rows (kept.py), which serve
+#: every address the site is asked at: a character that no element holds, as XML cannot
+#: (exports.NOT_IN_XML).
+SITE = "\x04"
+
+
+def site_address(base):
+    """The site's address `base` as SQL of an attribute's value."""
+    return literal(iati.quoted_attribute(base))
+
+
+def linked_rows(site):
     """
-    The SQL that writes the iati-activity element of each activity whose id is in its
-    parameter `ids`, a row each in their order, for COPY (copy_statement): LEFT_OUT for an
-    activity left out for want of a start known to the day, and no line feed at the end of
-    an element, as COPY ends each row with one.
+    The Linked of an iati-activity element, in its order: organisations, countries,
+    regions, areas, citations. `site` is the SQL of the site's address as an attribute.
     """
-    reporter = settings.IATI_REPORTING_ORGANISATION
     prefix, suffix = address_parts("activity-detail")
-    prefix = literal(iati.quoted_attribute(context.base + prefix))
+    prefix = f"{site} || {literal(iati.quoted_attribute(prefix))}"
     suffix = literal(iati.quoted_attribute(suffix))
     own = f' vocabulary="{iati.OWN_VOCABULARY}" vocabulary-uri="'
-    regions = own + iati.quoted_attribute(context.base + reverse("cooperation:region-list"))
-    areas = own + iati.quoted_attribute(context.base + reverse("cooperation:area-list"))
-    started = (
-        f"activity.status <> {literal(ActivityStatus.PIPELINE.value)} "
-        f"AND {{}} <= DATE {literal(today.isoformat())}"
-    )
-    day = literal(Precision.DAY.value)
-    complete = f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
-    category = f'<category code="{iati.WEB_PAGE}"/>'
-    quote = concat(
-        "'“'",
-        "citation.quote",
-        "'”'",
-        "CASE WHEN citation.note = '' THEN '' ELSE ' (' || citation.note || ')' END",
-    )
-    citations = (
-        f"{table(Citation)} citation JOIN {table(Source)} source ON source.id = citation.source_id"
-    )
-    citation_order = "source.published_on DESC NULLS LAST, source.title, citation.id"
+
+    def vocabulary(url_name):
+        path = iati.quoted_attribute(reverse(url_name))
+        return f"{literal(own)} || {site} || {literal(path)}"
+
     participations = Linked(
         "participations",
         f"{table(Participation)} participation JOIN {table(Organisation)} organisation "
@@ -202,10 +221,13 @@ def chunk_statement(context, today):
         concat(
             "'<recipient-region code=\"'",
             quoted_attribute("region.slug"),
-            literal(f'"{regions}"><narrative>'),
+            "'\"'",
+            vocabulary("cooperation:region-list"),
+            "'\"><narrative>'",
             escaped("region.name"),
             "'</narrative></recipient-region>'",
         ),
+        addressed=True,
     )
     areas = Linked(
         "areas",
@@ -215,16 +237,19 @@ def chunk_statement(context, today):
         concat(
             "'<tag code=\"'",
             quoted_attribute("area.slug"),
-            literal(f'"{areas}"><narrative>'),
+            "'\"'",
+            vocabulary("cooperation:area-list"),
+            "'\"><narrative>'",
             escaped("area.name"),
             "'</narrative></tag>'",
         ),
+        addressed=True,
     )
     sources = Linked(
         "sources",
-        f"{citations} CROSS JOIN LATERAL (SELECT {quote} AS text) quoted",
+        f"{CITATIONS} CROSS JOIN LATERAL (SELECT {QUOTE_TEXT} AS text) quoted",
         "citation.activity_id",
-        citation_order,
+        CITATION_ORDER,
         concat(
             "'<document-link url=\"'",
             f"CASE WHEN source.url = '' THEN {prefix} || citation.activity_id || {suffix} "
@@ -233,12 +258,36 @@ def chunk_statement(context, today):
             escaped("source.title"),
             "'</narrative></title><description><narrative>'",
             escaped("quoted.text"),
-            literal(f"</narrative></description>{category}"),
+            literal(f"</narrative></description>{CATEGORY}"),
             "CASE WHEN source.published_on IS NULL THEN '' ELSE '<document-date iso-date=\"' "
             f"|| {iso_date('source.published_on')} || '\"/>' END",
             "'</document-link>'",
         ),
+        addressed=True,
     )
+    return [participations, countries, regions, areas, sources]
+
+
+def chunk_statement(context, today):
+    """
+    The SQL that writes the iati-activity element of each activity whose id is in its
+    parameter `ids`, a row each in their order, for COPY (copy_statement): LEFT_OUT for an
+    activity left out for want of a start known to the day, and no line feed at the end of
+    an element, as COPY ends each row with one. The texts of an activity's linked rows are
+    read as kept where they are still true (kept.py), and worked out for the others.
+    """
+    reporter = settings.IATI_REPORTING_ORGANISATION
+    site = site_address(context.base)
+    prefix, suffix = address_parts("activity-detail")
+    prefix = literal(iati.quoted_attribute(context.base + prefix))
+    suffix = literal(iati.quoted_attribute(suffix))
+    started = (
+        f"activity.status <> {literal(ActivityStatus.PIPELINE.value)} "
+        f"AND {{}} <= DATE {literal(today.isoformat())}"
+    )
+    day = literal(Precision.DAY.value)
+    complete = f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
+    participations, countries, regions, areas, sources = linked = linked_rows(site)
     element = concat(
         "'<iati-activity last-updated-datetime=\"'",
         "to_char(activity.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')",
@@ -254,7 +303,7 @@ def chunk_statement(context, today):
         literal(f'</narrative></title><description type="{iati.GENERAL}"><narrative>'),
         escaped("texts.description"),
         "'</narrative></description>'",
-        participations.text(),
+        participations.text(site),
         "'<activity-status code=\"'",
         code_of("activity.status", iati.STATUS_CODES),
         "'\"/><activity-date type=\"'",
@@ -268,35 +317,38 @@ def chunk_statement(context, today):
         f"CASE WHEN {started.format('activity.end_date')} THEN {literal(iati.ACTUAL_END)} "
         f"ELSE {literal(iati.PLANNED_END)} END || "
         f"'\" iso-date=\"' || {iso_date('activity.end_date')} || '\"/>' END",
-        countries.text(),
-        regions.text(),
-        areas.text(),
+        countries.text(site),
+        regions.text(site),
+        areas.text(site),
         "'<document-link url=\"'",
         prefix,
         "activity.id",
         suffix,
         '\'" format="text/html"><title><narrative>\'',
         "texts.title",
-        literal(f"</narrative></title>{category}</document-link>"),
-        sources.text(),
+        literal(f"</narrative></title>{CATEGORY}</document-link>"),
+        sources.text(site),
         literal("</iati-activity>"),
     )
     # An activity without a description is described by the first quote of its evidence.
     first_quote = (
-        f"(SELECT {quote} FROM {citations} WHERE citation.activity_id = activity.id "
-        f"ORDER BY {citation_order} LIMIT 1)"
+        f"(SELECT {QUOTE_TEXT} FROM {CITATIONS} WHERE citation.activity_id = activity.id "
+        f"ORDER BY {CITATION_ORDER} LIMIT 1)"
     )
     described = (
         "CASE WHEN activity.description <> '' THEN activity.description "
         f"ELSE COALESCE({first_quote}, activity.title) END"
     )
-    linked = [participations, countries, regions, areas, sources]
+    still_true = kept.still_true("activity.id", "activity.links_changed_at", "iati")
     return (
-        f"WITH chosen AS MATERIALIZED (SELECT chunk.place, activity.* FROM "
-        f"unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
+        f"WITH chosen AS MATERIALIZED (SELECT chunk.place, activity.*, {still_true} AS kept "
+        f"FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
         f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
         f"WHERE activity.id = ANY(%(ids)s::bigint[])), "
-        + ", ".join(map(str, linked))
+        # The activities whose linked rows are worked out: one array, which each linked
+        # table's index is probed for, as for the chunk's ids.
+        "stale (ids) AS (SELECT array_agg(id) FROM chosen WHERE kept IS NULL), "
+        + ", ".join(link.cte("{key} = ANY((SELECT ids FROM stale)::bigint[])") for link in linked)
         + f" SELECT CASE WHEN {complete} THEN {element} ELSE {literal(LEFT_OUT)} END "
         f"FROM chosen activity CROSS JOIN LATERAL (SELECT {escaped('activity.title')} "
         f"AS title, {described} AS description) AS texts "

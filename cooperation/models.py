@@ -1042,6 +1042,11 @@ class Activity(Publishable):
     areas = models.ManyToManyField(Area, blank=True, related_name="activities")
     countries = models.ManyToManyField(Country, blank=True, related_name="activities")
     regions = models.ManyToManyField(Region, blank=True, related_name="activities")
+    #: When its organisations, areas, countries, regions or citations last changed: an
+    #: export reads its kept cells (KeptCells) only if they were worked out since.
+    links_changed_at = models.DateTimeField(
+        "links last changed", default=timezone.now, editable=False
+    )
 
     objects = ActivityQuerySet.as_manager()
 
@@ -1089,6 +1094,19 @@ class Activity(Publishable):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        # links_changed_at is written only by a write of links (kept.links_changed): an
+        # instance read before such a write would put back a time at which kept texts of
+        # the old links were true.
+        stored = not self._state.adding and not kwargs.get("force_insert")
+        if stored and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "links_changed_at"
+            ]
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return record_url("activity-detail", self.pk)
@@ -1216,6 +1234,45 @@ class PartnerPair(models.Model):
 
     def __str__(self):
         return f"{self.organisation} and {self.partner}"
+
+
+class KeptCells(models.Model):
+    """
+    The texts an export writes of one activity's linked rows (its organisations by role,
+    areas, countries, regions and citations), worked out by `manage.py keep_export_cells`
+    (every night) so that an export at a million activities need not join them again
+    (kept.py). An export reads them only while they are still true: the activity's links
+    unchanged since (`links_changed_at`), no name changed since (`names_version`), and
+    the same statements to work them out (`layout`); otherwise it works them out itself.
+    """
+
+    activity = models.OneToOneField(
+        Activity, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    links_changed_at = models.DateTimeField()
+    names_version = models.BigIntegerField()
+    layout = models.CharField(max_length=64)
+    #: By the name of a column of CSV (ACTIVITY_COLUMNS) or a part of IATI XML.
+    texts = models.JSONField()
+
+    class Meta:
+        verbose_name_plural = "kept cells"
+
+    def __str__(self):
+        return f"Kept cells of activity {self.activity_id}"
+
+
+class NamesVersion(models.Model):
+    """
+    One row, whose number goes up with every save or delete of a record whose name or code
+    an activity's kept cells show (an organisation, area, country, region or source): the
+    cells kept before it are no longer read.
+    """
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"Names version {self.number}"
 
 
 class SourceQuerySet(models.QuerySet):
@@ -1440,5 +1497,7 @@ HISTORY_FOLLOWS = {
     Source: [],
     Citation: CITED_MODELS,
 }
+#: Not restored by a revert, which so gives the activity's links a new time (its default).
+HISTORY_EXCLUDES = {Activity: ["links_changed_at"]}
 for model, follow in HISTORY_FOLLOWS.items():
-    reversion.register(model, follow=follow)
+    reversion.register(model, follow=follow, exclude=HISTORY_EXCLUDES.get(model, ()))

@@ -16,6 +16,8 @@ from cooperation.models import (
     Citation,
     Country,
     FacetCount,
+    KeptCells,
+    NamesVersion,
     Organisation,
     PartnerPair,
     Person,
@@ -48,12 +50,14 @@ AGREEMENT = "iom-easo-working-arrangement-2019"
 def cooperation_models():
     """
     The models the seed data fills: all but the record of seed loads itself, the
-    countries, which a migration loads, and the partner pairs worked out from the rest.
+    countries, which a migration loads, and what is worked out from the rest (partner
+    pairs, facet counts, kept export cells and the version of the names they show).
     """
+    worked_out = (SeedLoad, Country, PartnerPair, FacetCount, KeptCells, NamesVersion)
     return [
         model
         for model in apps.get_app_config("cooperation").get_models()
-        if model not in (SeedLoad, Country, PartnerPair, FacetCount)
+        if model not in worked_out
     ]
 
 

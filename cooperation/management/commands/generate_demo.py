@@ -17,7 +17,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from cooperation import counts, partners
+from cooperation import counts, kept, partners
 from cooperation.models import (
     Activity,
     ActivityStatus,
@@ -214,6 +214,8 @@ class Command(BaseCommand):
         self.say("partner pairs")
         counts.rebuild()
         self.say("facet counts")
+        if kept.keep()[0]:
+            self.say("kept export cells")
         self.analyze()
         self.rebuild_search()
         self.say("done")

@@ -1,0 +1,219 @@
+"""
+The texts an export writes of each published activity's linked rows, kept in a table
+(models.KeptCells) by `manage.py keep_export_cells`, run every night: the CSV cells of its
+organisations by role, areas, countries, regions and citations (exports.ACTIVITY_COLUMNS),
+and the same rows as the parts of its IATI XML element (iati_sql.linked_rows). At a
+million activities, joining those rows to each activity took about four fifths of an
+export's time; the activities' own cells are still read from their rows.
+
+Kept texts are read only while they are still true (still_true()), which the reading
+statement checks row by row, so an editor's save never waits on the table:
+
+- the activity's links have not changed since: every write of a participation, citation
+  or link to an area, country or region gives its activity a new `links_changed_at`
+  (receivers below, connected in apps.py), in the write's transaction;
+- no name has changed since: every save or delete of an organisation, area, country,
+  region or source adds one to NamesVersion, whose number each kept row records;
+- they were worked out by the same statement (layout(), a hash of its SQL), so a release
+  that changes how a cell is written does not read cells written the old way.
+
+Each chunk is kept by one statement that reads the links, their names, the activity's
+`links_changed_at` and the names' version at the same moment: a write that commits later
+makes the row stale, never wrong. Writes that send no signal (bulk_create, update(), SQL)
+must call links_changed() or names_changed(), or run the command again. On SQLite nothing
+is kept: its exports work out every cell, quickly at the sizes SQLite serves.
+"""
+
+import functools
+import hashlib
+
+from django.db import connections, transaction
+from django.db.models import Exists, F, OuterRef, Subquery
+from django.utils import timezone
+
+from .models import Activity, KeptCells, NamesVersion, Publication
+
+#: Activities kept by one statement.
+CHUNK = 5_000
+
+
+def table(model):
+    return model._meta.db_table
+
+
+def links_changed(activity_ids, using):
+    """Mark the links of the activities `activity_ids` changed: their kept texts are stale."""
+    activity_ids = {pk for pk in activity_ids if pk is not None}
+    if activity_ids:
+        Activity.objects.using(using).filter(pk__in=activity_ids).update(
+            links_changed_at=timezone.now()
+        )
+
+
+def names_changed(using):
+    """Mark every kept text stale: a name or code they may show has changed."""
+    NamesVersion.objects.using(using).filter(pk=1).update(number=F("number") + 1)
+
+
+def still_true(activity_id, links_changed_at, part):
+    """
+    SQL of the kept texts (a JSON object) of `part` ("csv" or "iati") of the activity
+    whose id and time its links last changed are the SQL `activity_id` and
+    `links_changed_at`, NULL unless kept and still true: one read of the table's row.
+    """
+    return (
+        f"(SELECT kept.texts -> '{part}' FROM {table(KeptCells)} AS kept "
+        f"WHERE kept.activity_id = {activity_id} "
+        f"AND kept.links_changed_at = {links_changed_at} "
+        f"AND kept.names_version = (SELECT number FROM {table(NamesVersion)} WHERE id = 1) "
+        f"AND kept.layout = '{layout()}')"
+    )
+
+
+#: In the statement that keeps a chunk's texts, until it is hashed (layout()).
+LAYOUT = "'(layout)'"
+#: (SQL, parameters) of that statement, once made.
+statements = []
+
+
+def keep_statement():
+    """
+    (SQL, parameters) of the statement that keeps the texts of the activities whose ids
+    are in its first parameter (an array): exports' grouped queries of linked cells and
+    iati_sql's of linked elements, over the same keys, their texts made one JSON object an
+    activity and written over any kept before.
+    """
+    if statements:
+        return statements[0]
+    from . import iati_sql
+    from .exports import KEY, KEYS, TABLES, grouped_cells, joined_statements
+
+    columns = TABLES["activity-list"].columns
+    joined, sources = grouped_cells(columns)
+    grouped, params = joined_statements(joined)
+    linked = iati_sql.linked_rows(iati_sql.literal(iati_sql.SITE))
+    chosen = f'{{key}} IN (SELECT "{KEY}" FROM "{KEYS}")'
+    ctes = [
+        f'"{KEYS}" AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS "{KEY}" ORDER BY 1)',
+        *grouped,
+        *[link.cte(chosen) for link in linked],
+    ]
+    csv = ", ".join(f"'{columns[number].name}', {source}" for number, source in sources.items())
+    iati = ", ".join(f"'{link.name}', {link.name}.text" for link in linked)
+    joins = [
+        *[
+            f'LEFT JOIN "joined_{n}" ON "joined_{n}"."{KEY}" = activity.id'
+            for n in range(len(joined))
+        ],
+        *[f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked],
+    ]
+    sql = (
+        f"WITH {', '.join(ctes)} "
+        f"INSERT INTO {table(KeptCells)} "
+        "(activity_id, links_changed_at, names_version, layout, texts) "
+        f"SELECT activity.id, activity.links_changed_at, names.number, {LAYOUT}, "
+        f"jsonb_build_object('csv', jsonb_build_object({csv}), "
+        f"'iati', jsonb_build_object({iati})) "
+        f'FROM "{KEYS}" JOIN {table(Activity)} activity ON activity.id = "{KEYS}"."{KEY}" '
+        f"JOIN {table(NamesVersion)} names ON names.id = 1 {' '.join(joins)} "
+        "ON CONFLICT (activity_id) DO UPDATE SET links_changed_at = EXCLUDED.links_changed_at, "
+        "names_version = EXCLUDED.names_version, layout = EXCLUDED.layout, "
+        "texts = EXCLUDED.texts"
+    )
+    statements.append((sql, params))
+    return statements[0]
+
+
+@functools.cache
+def layout():
+    """A hash of the statement that keeps the texts: the same for texts kept the same way."""
+    sql, params = keep_statement()
+    return hashlib.sha256(f"{sql}{params!r}".encode()).hexdigest()[:16]
+
+
+def still_true_rows(using):
+    """The kept rows that exports read: built from the links and names as they are now."""
+    version = NamesVersion.objects.using(using).filter(pk=1).values("number")
+    return KeptCells.objects.using(using).filter(
+        activity=OuterRef("pk"),
+        links_changed_at=OuterRef("links_changed_at"),
+        names_version=Subquery(version),
+        layout=layout(),
+    )
+
+
+def keep(using="default", everything=False, report=None):
+    """
+    Keep the texts of every published activity that has none still true (with
+    `everything`, of every one), CHUNK at a time, each chunk in its own transaction;
+    forget those of activities no longer published. (The number kept, the number
+    published.)
+    """
+    if connections[using].vendor != "postgresql":
+        return 0, 0
+    NamesVersion.objects.using(using).get_or_create(pk=1)
+    sql, params = keep_statement()
+    sql = sql.replace(LAYOUT, f"'{layout()}'")
+    published = Activity.objects.using(using).filter(publication=Publication.PUBLISHED)
+    with connections[using].cursor() as cursor:  # Without reading each row, as delete() does.
+        cursor.execute(
+            f"DELETE FROM {table(KeptCells)} kept USING {table(Activity)} activity "
+            "WHERE activity.id = kept.activity_id AND activity.publication <> %s",
+            [Publication.PUBLISHED],
+        )
+    stale = published if everything else published.exclude(Exists(still_true_rows(using)))
+    ids = list(stale.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        with transaction.atomic(using=using), connections[using].cursor() as cursor:
+            cursor.execute(sql, [ids[start : start + CHUNK], *params])
+        if report:
+            report(min(start + CHUNK, len(ids)), len(ids))
+    return len(ids), published.count()
+
+
+def forget(using="default"):
+    """Forget every kept text: exports work out every cell again."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table(KeptCells)}")
+
+
+# Receivers, connected in apps.py. Raw saves (a revert, loaddata) count: they change links.
+
+
+def link_saving(sender, instance, using, **kwargs):
+    """Before a participation or citation is saved: the activity it was linked to."""
+    if instance.pk is not None:
+        instance._former_activity_id = (
+            sender.objects.using(using).filter(pk=instance.pk).values_list("activity_id").first()
+        )
+
+
+def link_saved(sender, instance, using, **kwargs):
+    former = getattr(instance, "_former_activity_id", None)
+    links_changed([instance.activity_id, former[0] if former else None], using)
+
+
+def link_deleted(sender, instance, using, **kwargs):
+    links_changed([instance.activity_id], using)
+
+
+def m2m_changed(sender, instance, action, reverse, pk_set, using, **kwargs):
+    """An activity's areas, countries, regions or organisations added, removed or cleared."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    if not reverse:
+        links_changed([instance.pk], using)
+    elif action == "pre_clear":
+        target = sender._meta.get_field(type(instance)._meta.model_name)
+        links_changed(
+            sender.objects.using(using)
+            .filter(**{target.name: instance.pk})
+            .values_list("activity_id", flat=True),
+            using,
+        )
+    else:
+        links_changed(pk_set, using)
+
+
+def name_changed(sender, instance, using, **kwargs):
+    names_changed(using)
