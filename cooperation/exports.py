@@ -679,7 +679,8 @@ def cells_statement(table, rows, context, escaped, limit=None, keyed=True, in_ch
     own = {KEY: F("pk")}
     if kept_cells:
         activity = rows.model._meta.db_table
-        kept_sql = kept.still_true(f'"{activity}"."id"', f'"{activity}"."links_changed_at"', "csv")
+        still_true = kept.still_true(f'"{activity}"."id"', f'"{activity}"."links_changed_at"')
+        kept_sql = f"SELECT kept.cells FROM {kept.TABLE} kept WHERE {still_true}"
         own[KEPT] = RawSQL(kept_sql, (), output_field=JSONField())
     joined, grouped_sources = grouped_cells(table.columns) if grouping else ({}, {})
     sources = []

@@ -18,14 +18,13 @@ import functools
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connections
 from django.db.models import QuerySet
 from django.urls import reverse
 
 from . import iati, kept, parallel
 from .addresses import address_parts
 from .dates import Precision
-from .exports import NOT_IN_XML, WRITE_SIZE, raw_chunks
+from .exports import NOT_IN_XML, WRITE_SIZE, raw_chunks, statement_cursor
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -129,16 +128,8 @@ class Linked:
             f"WHERE {chosen.format(key=self.key)} GROUP BY {self.key})"
         )
 
-    def text(self, site):
-        """
-        The text of an activity: as kept (kept.py) if it is still true, the site's address
-        `site` (SQL) in place of SITE, else as worked out by the expression.
-        """
-        worked_out = f"COALESCE({self.name}.text, '')"
-        kept_text = f"COALESCE(activity.kept ->> {literal(self.name)}, '')"
-        if self.addressed:
-            kept_text = f"replace({kept_text}, {literal(SITE)}, {site})"
-        return f"CASE WHEN activity.kept IS NULL THEN {worked_out} ELSE {kept_text} END"
+    def text(self):
+        return f"COALESCE({self.name}.text, '')"
 
 
 #: A record's citations with their sources, in the order an element lists them.
@@ -268,27 +259,24 @@ def linked_rows(site):
     return [participations, countries, regions, areas, sources]
 
 
-def chunk_statement(context, today):
+def element_parts(site, today):
     """
-    The SQL that writes the iati-activity element of each activity whose id is in its
-    parameter `ids`, a row each in their order, for COPY (copy_statement): LEFT_OUT for an
-    activity left out for want of a start known to the day, and no line feed at the end of
-    an element, as COPY ends each row with one. The texts of an activity's linked rows are
-    read as kept where they are still true (kept.py), and worked out for the others.
+    SQL of the three parts of the iati-activity element of the row `activity` (of
+    `chosen`), with its texts (TEXTS) and its linked rows (linked_rows(`site`)) joined:
+    the part before its dates, its dates (which `today` makes actual or planned), and the
+    part after them. `site` is the SQL of the site's address as an attribute.
     """
     reporter = settings.IATI_REPORTING_ORGANISATION
-    site = site_address(context.base)
     prefix, suffix = address_parts("activity-detail")
-    prefix = literal(iati.quoted_attribute(context.base + prefix))
+    prefix = f"{site} || {literal(iati.quoted_attribute(prefix))}"
     suffix = literal(iati.quoted_attribute(suffix))
     started = (
         f"activity.status <> {literal(ActivityStatus.PIPELINE.value)} "
         f"AND {{}} <= DATE {literal(today.isoformat())}"
     )
     day = literal(Precision.DAY.value)
-    complete = f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
-    participations, countries, regions, areas, sources = linked = linked_rows(site)
-    element = concat(
+    participations, countries, regions, areas, sources = linked_rows(site)
+    head = concat(
         "'<iati-activity last-updated-datetime=\"'",
         "to_char(activity.changed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')",
         '\'" xml:lang="en"><iati-identifier>\'',
@@ -303,10 +291,13 @@ def chunk_statement(context, today):
         literal(f'</narrative></title><description type="{iati.GENERAL}"><narrative>'),
         escaped("texts.description"),
         "'</narrative></description>'",
-        participations.text(site),
+        participations.text(),
         "'<activity-status code=\"'",
         code_of("activity.status", iati.STATUS_CODES),
-        "'\"/><activity-date type=\"'",
+        "'\"/>'",
+    )
+    dates = concat(
+        "'<activity-date type=\"'",
         f"CASE WHEN {started.format('activity.start_date')} THEN {literal(iati.ACTUAL_START)} "
         f"ELSE {literal(iati.PLANNED_START)} END",
         "'\" iso-date=\"'",
@@ -317,9 +308,11 @@ def chunk_statement(context, today):
         f"CASE WHEN {started.format('activity.end_date')} THEN {literal(iati.ACTUAL_END)} "
         f"ELSE {literal(iati.PLANNED_END)} END || "
         f"'\" iso-date=\"' || {iso_date('activity.end_date')} || '\"/>' END",
-        countries.text(site),
-        regions.text(site),
-        areas.text(site),
+    )
+    tail = concat(
+        countries.text(),
+        regions.text(),
+        areas.text(),
         "'<document-link url=\"'",
         prefix,
         "activity.id",
@@ -327,33 +320,65 @@ def chunk_statement(context, today):
         '\'" format="text/html"><title><narrative>\'',
         "texts.title",
         literal(f"</narrative></title>{CATEGORY}</document-link>"),
-        sources.text(site),
+        sources.text(),
         literal("</iati-activity>"),
     )
-    # An activity without a description is described by the first quote of its evidence.
-    first_quote = (
-        f"(SELECT {QUOTE_TEXT} FROM {CITATIONS} WHERE citation.activity_id = activity.id "
-        f"ORDER BY {CITATION_ORDER} LIMIT 1)"
+    return head, dates, tail
+
+
+#: An activity's title as XML, and its description: its own, or if it has none the first
+#: quote of its evidence, or its title. Joined to the row `activity` as `texts`.
+TEXTS = (
+    f"CROSS JOIN LATERAL (SELECT {escaped('activity.title')} AS title, "
+    "CASE WHEN activity.description <> '' THEN activity.description "
+    f"ELSE COALESCE((SELECT {QUOTE_TEXT} FROM {CITATIONS} "
+    f"WHERE citation.activity_id = activity.id ORDER BY {CITATION_ORDER} LIMIT 1), "
+    "activity.title) END AS description) AS texts"
+)
+
+
+def linked_joins(linked):
+    return " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
+
+
+def chunk_statement(context, today):
+    """
+    The SQL that writes the iati-activity element of each activity whose id is in its
+    parameter `ids`, a row each in their order, for COPY (copy_statement): LEFT_OUT for an
+    activity left out for want of a start known to the day, and no line feed at the end of
+    an element, as COPY ends each row with one. An element is read as kept, but for its
+    dates, where it is still true (kept.py), and worked out for the others.
+    """
+    site = site_address(context.base)
+    head, dates, tail = element_parts(site, today)
+    day = literal(Precision.DAY.value)
+    complete = f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
+    kept_element = concat(
+        "activity.kept_head", dates, f"replace(activity.kept_tail, {literal(SITE)}, {site})"
     )
-    described = (
-        "CASE WHEN activity.description <> '' THEN activity.description "
-        f"ELSE COALESCE({first_quote}, activity.title) END"
+    element = (
+        f"CASE WHEN activity.kept_head IS NULL THEN {concat(head, dates, tail)} "
+        f"ELSE {kept_element} END"
     )
-    still_true = kept.still_true("activity.id", "activity.links_changed_at", "iati")
+    still_true = kept.still_true("activity.id", "activity.links_changed_at", "activity.changed_at")
     return (
-        f"WITH chosen AS MATERIALIZED (SELECT chunk.place, activity.*, {still_true} AS kept "
+        "WITH chosen AS MATERIALIZED (SELECT chunk.place, activity.*, "
+        "kept.iati_head AS kept_head, kept.iati_tail AS kept_tail "
         f"FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
         f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
+        # Its kept element, if still true: an index probe an activity.
+        f"LEFT JOIN LATERAL (SELECT kept.iati_head, kept.iati_tail FROM {kept.TABLE} kept "
+        f"WHERE {still_true} LIMIT 1) kept ON true "
         f"WHERE activity.id = ANY(%(ids)s::bigint[])), "
-        # The activities whose linked rows are worked out: one array, which each linked
+        # The activities whose elements are worked out: one array, which each linked
         # table's index is probed for, as for the chunk's ids.
-        "stale (ids) AS (SELECT array_agg(id) FROM chosen WHERE kept IS NULL), "
-        + ", ".join(link.cte("{key} = ANY((SELECT ids FROM stale)::bigint[])") for link in linked)
+        "stale (ids) AS (SELECT array_agg(id) FROM chosen WHERE kept_head IS NULL), "
+        + ", ".join(
+            link.cte("{key} = ANY((SELECT ids FROM stale)::bigint[])") for link in linked_rows(site)
+        )
         + f" SELECT CASE WHEN {complete} THEN {element} ELSE {literal(LEFT_OUT)} END "
-        f"FROM chosen activity CROSS JOIN LATERAL (SELECT {escaped('activity.title')} "
-        f"AS title, {described} AS description) AS texts "
-        + " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
-        + " ORDER BY activity.place"
+        f"FROM chosen activity {TEXTS} {linked_joins(linked_rows(site))} "
+        "ORDER BY activity.place"
     )
 
 
@@ -385,7 +410,7 @@ def copied_elements(alias, copy_sql, ids):
     (UTF-8, left out) of the activities `ids`: the iati-activity elements that `copy_sql`
     (copy_statement) writes, and how many activities it leaves out.
     """
-    with connections[alias].cursor() as cursor, cursor.copy(copy_sql, {"ids": ids}) as copy:
+    with statement_cursor(alias) as cursor, cursor.copy(copy_sql, {"ids": ids}) as copy:
         rows = list(copy)
     written = [row for row in rows if row != LEFT_OUT_ROW]
     return unquoted(written), len(rows) - len(written)
@@ -411,7 +436,7 @@ class Written:
         remaining = self.context.limit
         copy_sql = copy_statement(chunk_statement(self.context, self.today))
         batch, size = [], 0
-        with connections[alias].cursor() as cursor:
+        with statement_cursor(alias) as cursor:
             for ids in self.chunks():
                 if remaining is not None and len(ids) > remaining:
                     self.truncated, ids = True, ids[:remaining]

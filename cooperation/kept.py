@@ -1,10 +1,10 @@
 """
-The texts an export writes of each published activity's linked rows, kept in a table
-(models.KeptCells) by `manage.py keep_export_cells`, run every night: the CSV cells of its
-organisations by role, areas, countries, regions and citations (exports.ACTIVITY_COLUMNS),
-and the same rows as the parts of its IATI XML element (iati_sql.linked_rows). At a
-million activities, joining those rows to each activity took about four fifths of an
-export's time; the activities' own cells are still read from their rows.
+What an export writes of each published activity, worked out ahead of time and kept in a
+table (models.KeptCells) by `manage.py keep_export_cells`: the CSV cells of its linked
+rows (organisations by role, areas, countries, regions, citations; exports.ACTIVITY_COLUMNS)
+and its IATI XML element but for its dates, which depend on the day (iati_sql.
+element_parts). At a million activities, joining the linked rows to each activity took
+about four fifths of an export's time. CSV reads an activity's own cells from its row.
 
 Kept texts are read only while they are still true (still_true()), which the reading
 statement checks row by row, so an editor's save never waits on the table:
@@ -12,21 +12,24 @@ statement checks row by row, so an editor's save never waits on the table:
 - the activity's links have not changed since: every write of a participation, citation
   or link to an area, country or region gives its activity a new `links_changed_at`
   (receivers below, connected in apps.py), in the write's transaction;
+- for IATI XML, the activity itself has not changed since (its `changed_at`);
 - no name has changed since: every save or delete of an organisation, area, country,
   region or source adds one to NamesVersion, whose number each kept row records;
 - they were worked out by the same statement (layout(), a hash of its SQL), so a release
   that changes how a cell is written does not read cells written the old way.
 
-Each chunk is kept by one statement that reads the links, their names, the activity's
-`links_changed_at` and the names' version at the same moment: a write that commits later
-makes the row stale, never wrong. Writes that send no signal (bulk_create, update(), SQL)
-must call links_changed() or names_changed(), or run the command again. On SQLite nothing
-is kept: its exports work out every cell, quickly at the sizes SQLite serves.
+Each chunk is kept by one statement that reads the links, their names, the activity and
+the names' version at the same moment: a write that commits later makes the row stale,
+never wrong. Writes that send no signal (bulk_create, update(), SQL) must call
+links_changed() or names_changed(), or be followed by `keep_export_cells --all`. On
+SQLite nothing is kept: its exports work out every cell, quickly at the sizes SQLite
+serves.
 """
 
-import functools
+import datetime
 import hashlib
 
+from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
@@ -55,43 +58,51 @@ def names_changed(using):
     NamesVersion.objects.using(using).filter(pk=1).update(number=F("number") + 1)
 
 
-def still_true(activity_id, links_changed_at, part):
+def still_true(activity_id, links_changed_at, changed_at=None):
     """
-    SQL of the kept texts (a JSON object) of `part` ("csv" or "iati") of the activity
-    whose id and time its links last changed are the SQL `activity_id` and
-    `links_changed_at`, NULL unless kept and still true: one read of the table's row.
+    SQL of the condition that the row `kept` (of KeptCells) holds the kept texts of the
+    activity whose id and the time its links last changed are the SQL `activity_id` and
+    `links_changed_at`, and that they are still true. With `changed_at` (the time the
+    activity itself last changed), they must have been kept since that too.
     """
+    own = "" if changed_at is None else f"AND kept.changed_at = {changed_at} "
     return (
-        f"(SELECT kept.texts -> '{part}' FROM {table(KeptCells)} AS kept "
-        f"WHERE kept.activity_id = {activity_id} "
-        f"AND kept.links_changed_at = {links_changed_at} "
+        f"kept.activity_id = {activity_id} AND kept.links_changed_at = {links_changed_at} {own}"
         f"AND kept.names_version = (SELECT number FROM {table(NamesVersion)} WHERE id = 1) "
-        f"AND kept.layout = '{layout()}')"
+        f"AND kept.layout = '{layout()}'"
     )
+
+
+#: The table of kept texts, as SQL.
+TABLE = table(KeptCells)
 
 
 #: In the statement that keeps a chunk's texts, until it is hashed (layout()).
 LAYOUT = "'(layout)'"
-#: (SQL, parameters) of that statement, once made.
-statements = []
+#: (SQL, parameters) of that statement, once made, by the reporting organisation that
+#: its IATI XML names (a setting).
+statements = {}
 
 
 def keep_statement():
     """
     (SQL, parameters) of the statement that keeps the texts of the activities whose ids
     are in its first parameter (an array): exports' grouped queries of linked cells and
-    iati_sql's of linked elements, over the same keys, their texts made one JSON object an
-    activity and written over any kept before.
+    iati_sql's of the parts of an element but its dates, over the same keys, written over
+    any kept before.
     """
-    if statements:
-        return statements[0]
+    reporter = repr(settings.IATI_REPORTING_ORGANISATION)
+    if reporter in statements:
+        return statements[reporter]
     from . import iati_sql
     from .exports import KEY, KEYS, TABLES, grouped_cells, joined_statements
 
     columns = TABLES["activity-list"].columns
     joined, sources = grouped_cells(columns)
     grouped, params = joined_statements(joined)
-    linked = iati_sql.linked_rows(iati_sql.literal(iati_sql.SITE))
+    site = iati_sql.literal(iati_sql.SITE)
+    head, _, tail = iati_sql.element_parts(site, datetime.date.today())
+    linked = iati_sql.linked_rows(site)
     chosen = f'{{key}} IN (SELECT "{KEY}" FROM "{KEYS}")'
     ctes = [
         f'"{KEYS}" AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS "{KEY}" ORDER BY 1)',
@@ -99,32 +110,28 @@ def keep_statement():
         *[link.cte(chosen) for link in linked],
     ]
     csv = ", ".join(f"'{columns[number].name}', {source}" for number, source in sources.items())
-    iati = ", ".join(f"'{link.name}', {link.name}.text" for link in linked)
-    joins = [
-        *[
-            f'LEFT JOIN "joined_{n}" ON "joined_{n}"."{KEY}" = activity.id'
-            for n in range(len(joined))
-        ],
-        *[f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked],
-    ]
+    joins = " ".join(
+        f'LEFT JOIN "joined_{n}" ON "joined_{n}"."{KEY}" = activity.id' for n in range(len(joined))
+    )
     sql = (
         f"WITH {', '.join(ctes)} "
         f"INSERT INTO {table(KeptCells)} "
-        "(activity_id, links_changed_at, names_version, layout, texts) "
-        f"SELECT activity.id, activity.links_changed_at, names.number, {LAYOUT}, "
-        f"jsonb_build_object('csv', jsonb_build_object({csv}), "
-        f"'iati', jsonb_build_object({iati})) "
+        "(activity_id, links_changed_at, changed_at, names_version, layout, cells, "
+        "iati_head, iati_tail) "
+        "SELECT activity.id, activity.links_changed_at, activity.changed_at, names.number, "
+        f"{LAYOUT}, jsonb_build_object({csv}), {head}, {tail} "
         f'FROM "{KEYS}" JOIN {table(Activity)} activity ON activity.id = "{KEYS}"."{KEY}" '
-        f"JOIN {table(NamesVersion)} names ON names.id = 1 {' '.join(joins)} "
+        f"{iati_sql.TEXTS} JOIN {table(NamesVersion)} names ON names.id = 1 {joins} "
+        f"{iati_sql.linked_joins(linked)} "
         "ON CONFLICT (activity_id) DO UPDATE SET links_changed_at = EXCLUDED.links_changed_at, "
-        "names_version = EXCLUDED.names_version, layout = EXCLUDED.layout, "
-        "texts = EXCLUDED.texts"
+        "changed_at = EXCLUDED.changed_at, names_version = EXCLUDED.names_version, "
+        "layout = EXCLUDED.layout, cells = EXCLUDED.cells, iati_head = EXCLUDED.iati_head, "
+        "iati_tail = EXCLUDED.iati_tail"
     )
-    statements.append((sql, params))
-    return statements[0]
+    statements[reporter] = sql, params
+    return statements[reporter]
 
 
-@functools.cache
 def layout():
     """A hash of the statement that keeps the texts: the same for texts kept the same way."""
     sql, params = keep_statement()
@@ -132,11 +139,15 @@ def layout():
 
 
 def still_true_rows(using):
-    """The kept rows that exports read: built from the links and names as they are now."""
+    """
+    The kept rows that exports read: built from the activity, its links and the names as
+    they are now (CSV reads its row's cells while only the activity itself has changed).
+    """
     version = NamesVersion.objects.using(using).filter(pk=1).values("number")
     return KeptCells.objects.using(using).filter(
         activity=OuterRef("pk"),
         links_changed_at=OuterRef("links_changed_at"),
+        changed_at=OuterRef("changed_at"),
         names_version=Subquery(version),
         layout=layout(),
     )

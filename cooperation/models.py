@@ -1250,10 +1250,16 @@ class KeptCells(models.Model):
         Activity, on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     links_changed_at = models.DateTimeField()
+    #: When the activity itself last changed: its IATI element, kept but for its dates,
+    #: shows its own fields too.
+    changed_at = models.DateTimeField()
     names_version = models.BigIntegerField()
     layout = models.CharField(max_length=64)
-    #: By the name of a column of CSV (ACTIVITY_COLUMNS) or a part of IATI XML.
-    texts = models.JSONField()
+    #: The cells of CSV, HXL and XLSX by the name of their column (ACTIVITY_COLUMNS).
+    cells = models.JSONField()
+    #: Its IATI XML element but for its dates: the part before them and the part after.
+    iati_head = models.TextField()
+    iati_tail = models.TextField()
 
     class Meta:
         verbose_name_plural = "kept cells"
