@@ -110,7 +110,7 @@ class Linked:
     """
     Rows linked to an activity: those of `tables` whose column `key` holds its id, each
     written as `element` (SQL), in `order`. As SQL, a common table expression `name` of
-    one text an activity (cte()). `addressed` if an element holds the site's address.
+    one text an activity (cte()).
     """
 
     name: str
@@ -118,7 +118,6 @@ class Linked:
     key: str
     order: str
     element: str
-    addressed: bool = False
 
     def cte(self, chosen):
         """The expression over the activities whose id meets `chosen`, SQL of {key}."""
@@ -145,8 +144,8 @@ QUOTE_TEXT = concat(
     "CASE WHEN citation.note = '' THEN '' ELSE ' (' || citation.note || ')' END",
 )
 CATEGORY = f'<category code="{iati.WEB_PAGE}"/>'
-#: In place of the site's address in the kept texts of linked rows (kept.py), which serve
-#: every address the site is asked at: a character that no element holds, as XML cannot
+#: In place of the site's address in a kept element (kept.py), which serves every address
+#: the site is asked at: a character that no element holds, as XML cannot
 #: (exports.NOT_IN_XML).
 SITE = "\x04"
 
@@ -218,7 +217,6 @@ def linked_rows(site):
             escaped("region.name"),
             "'</narrative></recipient-region>'",
         ),
-        addressed=True,
     )
     areas = Linked(
         "areas",
@@ -234,7 +232,6 @@ def linked_rows(site):
             escaped("area.name"),
             "'</narrative></tag>'",
         ),
-        addressed=True,
     )
     sources = Linked(
         "sources",
@@ -254,7 +251,6 @@ def linked_rows(site):
             f"|| {iso_date('source.published_on')} || '\"/>' END",
             "'</document-link>'",
         ),
-        addressed=True,
     )
     return [participations, countries, regions, areas, sources]
 

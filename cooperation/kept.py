@@ -44,6 +44,10 @@ def table(model):
     return model._meta.db_table
 
 
+#: The table of kept texts, as SQL.
+TABLE = table(KeptCells)
+
+
 def links_changed(activity_ids, using):
     """Mark the links of the activities `activity_ids` changed: their kept texts are stale."""
     activity_ids = {pk for pk in activity_ids if pk is not None}
@@ -71,10 +75,6 @@ def still_true(activity_id, links_changed_at, changed_at=None):
         f"AND kept.names_version = (SELECT number FROM {table(NamesVersion)} WHERE id = 1) "
         f"AND kept.layout = '{layout()}'"
     )
-
-
-#: The table of kept texts, as SQL.
-TABLE = table(KeptCells)
 
 
 #: In the statement that keeps a chunk's texts, until it is hashed (layout()).
@@ -115,7 +115,7 @@ def keep_statement():
     )
     sql = (
         f"WITH {', '.join(ctes)} "
-        f"INSERT INTO {table(KeptCells)} "
+        f"INSERT INTO {TABLE} "
         "(activity_id, links_changed_at, changed_at, names_version, layout, cells, "
         "iati_head, iati_tail) "
         "SELECT activity.id, activity.links_changed_at, activity.changed_at, names.number, "
@@ -168,7 +168,7 @@ def keep(using="default", everything=False, report=None):
     published = Activity.objects.using(using).filter(publication=Publication.PUBLISHED)
     with connections[using].cursor() as cursor:  # Without reading each row, as delete() does.
         cursor.execute(
-            f"DELETE FROM {table(KeptCells)} kept USING {table(Activity)} activity "
+            f"DELETE FROM {TABLE} kept USING {table(Activity)} activity "
             "WHERE activity.id = kept.activity_id AND activity.publication <> %s",
             [Publication.PUBLISHED],
         )
@@ -185,7 +185,7 @@ def keep(using="default", everything=False, report=None):
 def forget(using="default"):
     """Forget every kept text: exports work out every cell again."""
     with connections[using].cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table(KeptCells)}")
+        cursor.execute(f"DELETE FROM {TABLE}")
 
 
 # Receivers, connected in apps.py. Raw saves (a revert, loaddata) count: they change links.
