@@ -14,7 +14,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, choices=tuple(connections))
         parser.add_argument("--output", help="The file to write (replaced if it exists).")
 
     def handle(self, *args, database, output, **options):

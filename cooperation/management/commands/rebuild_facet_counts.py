@@ -1,5 +1,5 @@
 from django.core.management.base import BaseCommand
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from cooperation import counts
 
@@ -11,7 +11,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, choices=tuple(connections))
 
     def handle(self, *args, database, **options):
         counts.rebuild(database)
