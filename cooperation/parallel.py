@@ -82,12 +82,12 @@ def in_order(alias, jobs, width=None):
             thread.join()
 
 
-def by_chunks(alias, read, ids, size):
+def by_chunks(alias, read, ids, size, width=None):
     """
     read(chunk) of each chunk of `size` of the ids `ids`, in their order, through
-    in_order(): `read` takes the chunk's ids last.
+    in_order() `width` at a time: `read` takes the chunk's ids last.
     """
     jobs = [
         functools.partial(read, ids[start : start + size]) for start in range(0, len(ids), size)
     ]
-    return in_order(alias, jobs)
+    return in_order(alias, jobs, width)

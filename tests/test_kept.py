@@ -6,6 +6,7 @@ import reversion
 from django.core.management import call_command
 from django.db import connection
 from django.http import QueryDict
+from lxml import etree
 from reversion.models import Version
 
 from cooperation import exports, iati, iati_sql, kept, parallel
@@ -76,6 +77,57 @@ def test_iati_xml_of_kept_texts_is_what_python_builds(varied):  # noqa: F811
 
     assert canonical_elements(written) == canonical_elements(built)
     assert written.left_out == built.left_out == 6
+
+
+@postgresql_only
+@pytest.mark.django_db
+@pytest.mark.parametrize("chunk, group", [(100, 50), (5, 2)])
+def test_iati_xml_of_kept_and_stale_texts_keeps_the_list_order(varied, monkeypatch, chunk, group):  # noqa: F811
+    monkeypatch.setattr(iati_sql, "CHUNK", chunk)
+    monkeypatch.setattr(iati_sql, "GROUP", group)
+    kept.keep()
+    tampered(varied[0])
+    varied[1].title = "Retitled after its texts were kept"
+    varied[1].save()
+    kept.links_changed([varied[2].pk], "default")
+    table = exports.TABLES["activity-list"]
+    context = exports.Context("http://testserver", None, "")
+    today = datetime.date(2026, 1, 15)
+    written = iati_sql.Written(table.filterset(QueryDict()).qs, context, today)
+    built = iati.Built(table, table.filterset(QueryDict()).qs, context, today)
+
+    elements = canonical_elements(written)
+    assert KEPT_TAG.encode() in b"".join(elements)  # Read as kept...
+    expected = canonical_elements(built)
+    untampered = [element for element in elements if KEPT_TAG.encode() not in element]
+    # ...and the stale ones worked out, each in its place.
+    assert untampered == [element for element in expected if element in untampered]
+    assert len(elements) == len(expected)
+    assert b"Retitled after its texts were kept" in b"".join(elements)
+    assert written.left_out == built.left_out == 6
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_an_activity_deleted_before_its_chunk_is_written_has_no_element(varied):  # noqa: F811
+    kept.keep()
+    context = exports.Context("http://testserver", None, "")
+    today = datetime.date(2026, 1, 15)
+    statements = tuple(
+        iati_sql.copy_statement(statement(context, today))
+        for statement in (iati_sql.kept_statement, iati_sql.worked_statement)
+    )
+    dated = [a.pk for a in Activity.objects.filter(start_date_precision="day").order_by("pk")]
+    varied_ids = [a.pk for a in varied if a.pk in dated]
+    stale, gone = varied_ids[0], max(dated) + 1000
+    kept.links_changed([stale], "default")
+    ids = [varied_ids[1], gone, stale, varied_ids[2]]
+
+    text, left_out = iati_sql.copied_elements("default", statements, ids)
+
+    identifiers = [e.findtext("iati-identifier") for e in etree.fromstring(b"<a>" + text + b"</a>")]
+    assert identifiers == [iati.identifier(pk) for pk in (varied_ids[1], stale, varied_ids[2])]
+    assert left_out == 0
 
 
 @postgresql_only
@@ -308,7 +360,7 @@ def test_chunks_read_in_parallel_read_kept_texts(varied, monkeypatch):  # noqa: 
     context = exports.Context("http://testserver", None, "")
     today = datetime.date(2026, 1, 15)
     monkeypatch.setattr(exports, "COPY_CHUNK", 5)
-    monkeypatch.setattr(iati_sql, "PARALLEL_CHUNK", 5)
+    monkeypatch.setattr(iati_sql, "CHUNK", 5)
     assert parallel.usable("default")
 
     def csv():
@@ -326,3 +378,20 @@ def test_chunks_read_in_parallel_read_kept_texts(varied, monkeypatch):  # noqa: 
     tampered(varied[0])
     assert KEPT_AREA.encode() in csv()
     assert KEPT_TAG.encode() in xml()
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_kept_texts_are_compressed_with_lz4_where_postgresql_has_it():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        if not cursor.fetchone()[0]:
+            pytest.skip("This PostgreSQL was built without lz4.")
+        cursor.execute(
+            "SELECT attname, attcompression FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attname IN ('cells', 'iati_head', 'iati_tail')",
+            [kept.TABLE],
+        )
+        assert dict(cursor.fetchall()) == {"cells": "l", "iati_head": "l", "iati_tail": "l"}

@@ -138,7 +138,7 @@ def test_iati_xml_in_parallel_chunks_is_what_python_builds(varied, monkeypatch, 
     table = exports.TABLES["activity-list"]
     context = exports.Context("http://testserver", limit, "http://testserver/exports/x")
     today = datetime.date(2026, 1, 15)
-    monkeypatch.setattr(iati_sql, "PARALLEL_CHUNK", 2)
+    monkeypatch.setattr(iati_sql, "CHUNK", 2)
     found = []
     for writer in [
         iati_sql.Written(table.filterset(QueryDict()).qs, context, today),
