@@ -12,7 +12,8 @@ For each scenario: p50 and p95 of --requests timed requests after one warm-up, t
 query count and response size, and for a list the "floor": the page's own SQL for its rows
 alone (no count, no related rows, no template), timed with a cursor. Then each export of the
 whole activity list (CSV, HXL, IATI XML, XLSX; see cooperation/exports.py) once: the time to
-its first byte, in all, and the rows a second it wrote (rows counted afterwards, untimed).
+its first byte and to its last, and the rows a second it wrote (its pieces joined and its
+rows counted afterwards, untimed).
 --export-connections 1 reads an export's chunks one after another (cooperation/parallel.py).
 On PostgreSQL the exports read the kept cells of the activities' linked rows that are still
 true (cooperation/kept.py; generate_demo keeps them, as manage.py keep_export_cells does);
@@ -332,11 +333,13 @@ def measure_export(scenario, client):
     started = time.perf_counter()
     response = client.get(scenario.url)
     chunks = iter(response.streaming_content) if response.streaming else iter([response.content])
-    first = next(chunks, b"")
+    pieces = [next(chunks, b"")]
     first_byte = time.perf_counter() - started
-    content = first + b"".join(chunks)
+    pieces.extend(chunks)
     total = time.perf_counter() - started
     response.close()
+    # Joined once the last piece has come, as a client writing them out would not.
+    content = b"".join(pieces)
     rows = count_rows(scenario.url, content) if response.status_code == 200 else 0
     return {
         "name": scenario.name,
