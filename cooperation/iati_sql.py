@@ -337,10 +337,11 @@ def linked_joins(linked):
     return " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
 
 
-def complete():
-    """SQL of the condition that the activity `activity` starts on a day it knows."""
-    day = literal(Precision.DAY.value)
-    return f"activity.start_date IS NOT NULL AND activity.start_date_precision = {day}"
+#: SQL of the condition that the activity `activity` starts on a day it knows.
+COMPLETE = (
+    "activity.start_date IS NOT NULL "
+    f"AND activity.start_date_precision = {literal(Precision.DAY.value)}"
+)
 
 
 def kept_statement(context, today):
@@ -362,10 +363,10 @@ def kept_statement(context, today):
     still_true = kept.still_true("activity.id", "activity.links_changed_at", "activity.changed_at")
     group = f"(chunk.place - 1) / {GROUP}"
     return (
-        f"SELECT count(*) FILTER (WHERE kept.iati_head IS NOT NULL AND NOT ({complete()})), "
+        f"SELECT count(*) FILTER (WHERE kept.iati_head IS NOT NULL AND NOT ({COMPLETE})), "
         f"string_agg(CASE WHEN kept.iati_head IS NULL "
         f"THEN {literal(STALE)} || activity.id || {literal(STALE)} "
-        f"WHEN {complete()} THEN {element} || E'\\n' END, '' ORDER BY chunk.place) "
+        f"WHEN {COMPLETE} THEN {element} || E'\\n' END, '' ORDER BY chunk.place) "
         "FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS chunk (id, place) "
         f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
         # Its kept texts, if still true: an index probe an activity.
@@ -390,7 +391,7 @@ def worked_statement(context, today):
         f"JOIN {table(Activity)} activity ON activity.id = chunk.id "
         "WHERE activity.id = ANY(%(ids)s::bigint[])), "
         + ", ".join(link.cte("{key} = ANY(%(ids)s::bigint[])") for link in linked)
-        + f" SELECT activity.id, CASE WHEN {complete()} THEN {concat(head, dates, tail)} "
+        + f" SELECT activity.id, CASE WHEN {COMPLETE} THEN {concat(head, dates, tail)} "
         f"ELSE {literal(LEFT_OUT)} END "
         f"FROM chosen activity {TEXTS} {linked_joins(linked)} ORDER BY activity.place"
     )
@@ -421,11 +422,6 @@ def copy_statement(statement):
     )
 
 
-def unquoted(rows):
-    """The elements of COPY's `rows`, as they are."""
-    return b"".join(rows).replace(QUOTE.encode(), b"")
-
-
 def copied_elements(alias, statements, ids):
     """
     (UTF-8, left out) of the activities `ids`: their iati-activity elements as the COPY
@@ -454,7 +450,7 @@ def copied_elements(alias, statements, ids):
         with cursor.copy(worked_sql, {"ids": [int(pk) for pk in pieces[1::2]]}) as copy:
             for row in copy:
                 pk, _, element = bytes(row).partition(DELIMITER_BYTES)
-                worked[int(pk)] = unquoted([element])
+                worked[int(pk)] = element.replace(QUOTE_BYTES, b"")
     for place in range(1, len(pieces), 2):
         element = worked.get(int(pieces[place]), b"")
         if element == LEFT_OUT_ROW:

@@ -3,6 +3,7 @@ import re
 
 import pytest
 from django import forms
+from django.db import connection
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertHTMLEqual, assertNotContains
 
@@ -310,6 +311,19 @@ def test_linked_filters_list_and_count_the_same_rows_read_from_either_side(
     assert by_organisation.context["result_count"] == 5
     area_page = client.get(reverse("cooperation:area-detail", args=[area.slug]))
     assert area_page.context["activities"].count == 3
+
+
+@pytest.mark.parametrize("relation", ["areas", "countries", "regions"])
+def test_link_tables_give_a_records_activities_from_an_index_alone(relation):
+    """The filter's column, then the activity's: no link read from the table itself."""
+    field = models.Activity._meta.get_field(relation)
+    table = field.remote_field.through._meta.db_table
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, table)
+
+    columns = [c["columns"] for c in constraints.values() if c["index"]]
+
+    assert [field.m2m_reverse_name(), field.m2m_column_name()] in columns
 
 
 def test_plain_select_writes_what_django_select_renders():
