@@ -292,7 +292,7 @@ def scenarios():
 
 
 def export_scenarios():
-    """The exports to time: each format of the whole activity list, and one small filter."""
+    """The exports to time: each format of the whole activity list, and one filter."""
     from cooperation.models import Activity
 
     area = Activity.areas.through.objects.order_by("area__slug").values_list("area__slug")[:1]
@@ -301,15 +301,20 @@ def export_scenarios():
         Scenario("export hxl", "/activities.hxl.csv"),
         Scenario("export iati", "/activities.iati.xml"),
         Scenario("export xlsx", "/activities.xlsx"),
+        Scenario("export json", "/activities.json?page=all"),
         Scenario("export organisations csv", "/organisations.csv"),
         Scenario("export csv one area", "/activities.csv?" + urlencode({"area": area[0][0]})),
     ]
 
 
 def count_rows(url, content):
-    """The records in an export (untimed): rows of a CSV or sheet, activities of IATI XML."""
+    """
+    The records in an export (untimed): rows of a CSV or sheet, activities of IATI XML,
+    results of JSON.
+    """
     import csv
     import io
+    import json
 
     if url.split("?")[0].endswith(".xlsx"):
         import openpyxl
@@ -318,6 +323,8 @@ def count_rows(url, content):
         return sum(1 for _ in sheet.iter_rows(values_only=True)) - 1
     if ".iati.xml" in url:
         return content.count(b"<iati-activity ")
+    if url.split("?")[0].endswith(".json"):
+        return len(json.loads(content)["results"])
     header_rows = 2 if ".hxl.csv" in url else 1
     return sum(1 for _ in csv.reader(io.StringIO(content.decode()))) - header_rows
 

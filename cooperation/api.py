@@ -4,17 +4,20 @@ The read-only JSON API (Django REST framework, documented by drf-spectacular).
 Each public list is served at /api/<plural>/ and, the same view, at the list page's `.json`
 twin (/activities.json?area=training): the list page's published queryset, its FilterSet,
 its order and its pages (numbered, then keyset cursors past paging.COUNT_LIMIT rows), as
-JSON. A record is served at /api/<plural>/<key>/. Every record carries its public page
+JSON; with `?page=all`, every row at once (up to exports.JSON_LIMIT), written as it is
+read. A record is served at /api/<plural>/<key>/. Every record carries its public page
 and the sources it rests on. Nothing here writes: anonymous visitors read, at
 API_THROTTLE_RATE per client address.
 """
+
+import itertools
 
 from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db.models import F, Prefetch, QuerySet
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import include, path
 from django.utils.html import strip_tags
 from django.views import defaults
@@ -24,12 +27,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework import throttling, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import BasePagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from . import cached, facets, paging
+from . import cached, exports, facets, paging
 from .filters import (
+    EVERY_ROW,
     PAGE_PARAMETERS,
     ActivityFilter,
     AgreementFilter,
@@ -94,6 +99,22 @@ class ListFilterBackend(DjangoFilterBackend):
         if total is not None:
             view.filterset.known_count = min(total, paging.COUNT_LIMIT + 1)
         return rows
+
+
+#: Rows read, with their related rows, and written at a time by `page=all` (every_row()):
+#: at a million activities a worker reading 1,000 at a time passed 150 MB.
+ALL_CHUNK = 250
+
+
+def chunks_of(rows, size, limit):
+    """The first `limit` of `rows` (a queryset or a search.Ranked), `size` at a time."""
+    if isinstance(rows, QuerySet):
+        read = rows[:limit].iterator(chunk_size=size)
+        while chunk := list(itertools.islice(read, size)):
+            yield chunk
+        return
+    for start in range(0, min(len(rows), limit), size):
+        yield rows[start : min(start + size, limit)]
 
 
 class ListPagination(BasePagination):
@@ -204,6 +225,18 @@ class ListPagination(BasePagination):
                 "next": link,
                 "last": link,
                 "results": schema,
+                "truncated": {
+                    "type": "boolean",
+                    "description": (
+                        f"With page=all: whether more than the {exports.JSON_LIMIT:,} "
+                        "records it holds match."
+                    ),
+                },
+                "everything": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "With page=all, when truncated: where the whole list is.",
+                },
             },
         }
 
@@ -220,11 +253,13 @@ class ListPagination(BasePagination):
         return [
             parameter(
                 "page",
-                f"A page number among the first {paging.COUNT_LIMIT:,} records, or last.",
+                f"A page number among the first {paging.COUNT_LIMIT:,} records, or last; "
+                f"or all: one page of every record, up to {exports.JSON_LIMIT:,}, without "
+                "links to others, written as it is read.",
                 {
                     "oneOf": [
                         {"type": "integer", "minimum": 1},
-                        {"type": "string", "enum": ["last"]},
+                        {"type": "string", "enum": ["last", EVERY_ROW]},
                     ]
                 },
             ),
@@ -291,6 +326,39 @@ class PublicViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action != "list":
             return queryset  # A record is found by its key alone.
         return super().filter_queryset(queryset)
+
+    def list(self, request, *args, **kwargs):
+        if request.query_params.get("page") != EVERY_ROW:
+            return super().list(request, *args, **kwargs)
+        rows = self.filter_queryset(self.get_queryset())
+        return StreamingHttpResponse(self.every_row(rows), content_type="application/json")
+
+    def every_row(self, rows):
+        """
+        The JSON of `rows`, all of them up to exports.JSON_LIMIT, written a chunk at a time by
+        the list's serializer: one page that holds every row, its count as a page's, its
+        links null, and "truncated". Past the limit, "truncated" is true and "everything"
+        is the address of the whole list: the CSV that `manage.py dump_exports` writes, or
+        the list's own pages.
+        """
+        limit, written, truncated = exports.JSON_LIMIT, 0, False
+        renderer = JSONRenderer()
+        yield b'{"results": ['
+        for chunk in chunks_of(rows, ALL_CHUNK, limit + 1):
+            if written + len(chunk) > limit:
+                chunk, truncated = chunk[: limit - written], True
+            if chunk:
+                records = renderer.render(self.get_serializer(chunk, many=True).data)[1:-1]
+                yield (b", " if written else b"") + records
+                written += len(chunk)
+        exact = written <= paging.COUNT_LIMIT and not truncated
+        tail = {"count": min(written, paging.COUNT_LIMIT), "count_is_exact": exact}
+        tail |= dict.fromkeys(["first", "previous", "next", "last"]) | {"truncated": truncated}
+        if truncated:
+            table = exports.TABLES.get(self.request.resolver_match.url_name.removesuffix("-json"))
+            whole = exports.dump_url("", table, "csv") if table else self.request.path
+            tail["everything"] = self.request.build_absolute_uri(whole)
+        yield b"], " + renderer.render(tail)[1:]
 
 
 @documented(ActivitySerializer, "activities")

@@ -63,7 +63,7 @@ from django.views import View
 from . import kept, parallel, views
 from .addresses import address_parts
 from .dates import Precision
-from .filters import PAGE_PARAMETERS
+from .filters import EVERY_ROW, PAGE_PARAMETERS
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -83,6 +83,10 @@ from .spreadsheets import ESCAPE, FORMULA_STARTS, escape_formula
 EXPORT_LIMIT = 100_000
 #: The most rows one XLSX export holds: it is written whole before it is sent.
 XLSX_LIMIT = 50_000
+#: The most rows a list's JSON holds at once (the API's `page=all`): each record is written
+#: by the API's serializer, at about 1,300 a second at a million activities, so that one
+#: download stays within a worker's timeout.
+JSON_LIMIT = 10_000
 #: The most rows a spreadsheet program opens: the limit of the full XLSX dump.
 XLSX_DUMP_LIMIT = 1_048_575
 #: Rows read, and their related rows prefetched, at a time.
@@ -1248,7 +1252,10 @@ def urlpatterns():
 
 
 def export_links(request, list_name):
-    """(label, address) of each format of the list `list_name`, with its current filters."""
+    """
+    (label, address) of each format of the list `list_name`, with its current filters: its
+    exports, then its JSON with every row (the API's list, `page=all`).
+    """
     table = TABLES.get(list_name)
     if table is None:
         return []
@@ -1257,4 +1264,6 @@ def export_links(request, list_name):
         query.pop(name, None)
     query_string = f"?{query.urlencode()}" if query else ""
     base = request.path.rstrip("/")
-    return [(LABELS[f], f"{base}.{f}{query_string}") for f in table.formats]
+    links = [(LABELS[f], f"{base}.{f}{query_string}") for f in table.formats]
+    query["page"] = EVERY_ROW  # The .json twin, the API's list, every row at once.
+    return [*links, (LABELS["json"], f"{base}.json?{query.urlencode()}")]

@@ -38,6 +38,8 @@ SEARCH_MAX_LENGTH = 200
 CANDIDATES_SHOWN = 20
 #: The query parameters that place a list's page: a changed filter starts from the first.
 PAGE_PARAMETERS = ["page", "after", "before"]
+#: The `page` of a list's JSON (the API's list) that holds every row at once.
+EVERY_ROW = "all"
 #: Search results are sorted by relevance when there are at most this many.
 RELEVANCE_LIMIT = 10_000
 

@@ -1,6 +1,7 @@
 """The read-only API at /api/ and the lists' .json twins."""
 
 import datetime
+import json
 import re
 
 import pytest
@@ -10,6 +11,8 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from cooperation import api as api_module
+from cooperation import exports
 from cooperation.models import Activity, Publication, Role
 
 from .factories import (
@@ -354,6 +357,79 @@ def test_json_twin_pages_stay_on_the_twin(client, small_count_limit, activities)
     twin = get(client, reverse("cooperation:activity-list-json"), area="")
 
     assert twin["next"] == "http://testserver/activities.json?area=&page=2"
+
+
+def every_row(client, url, expect=200, **params):
+    """The JSON of `page=all`, read whole from its pieces."""
+    response = client.get(url, {**params, "page": "all"})
+    assert response.status_code == expect
+    assert response["Content-Type"] == "application/json"
+    return json.loads(b"".join(response.streaming_content) if expect == 200 else response.content)
+
+
+@pytest.mark.parametrize("sort", ORDERS)
+def test_page_all_holds_the_rows_of_every_page_in_their_order(
+    client,
+    monkeypatch,
+    small_count_limit,  # noqa: F811
+    activities,  # noqa: F811
+    sort,
+):
+    monkeypatch.setattr(api_module, "ALL_CHUNK", 20)  # Past the first chunk.
+    pages, _ = cursor_walk(client, api("activity-list") + sort, "next")
+    paged = [row for page in pages for row in page]
+    query = dict(item.split("=") for item in sort.lstrip("?").split("&") if item)
+
+    answer = every_row(client, api("activity-list"), **query)
+
+    assert [row["title"] for row in answer["results"]] == paged
+    assert [row["title"] for row in answer["results"]] == [
+        a.title for a in sorted(activities, key=ORDERS[sort])
+    ]
+    # The count stops where a page's does (50 here); the results hold all 90 rows.
+    assert (answer["count"], answer["count_is_exact"], answer["truncated"]) == (50, False, False)
+    assert "everything" not in answer
+    assert dict.fromkeys(["first", "previous", "next", "last"]).items() <= answer.items()
+
+
+@pytest.mark.parametrize("noun", ["activity", "agreement", "organisation", "area", "region"])
+def test_page_all_of_the_twin_is_the_first_page_whole(client, world, noun):
+    """Every record the page shows, serialized alike; drafts no more than there."""
+    twin = reverse(f"cooperation:{noun}-list-json")
+
+    assert every_row(client, twin)["results"] == get(client, twin)["results"]
+
+
+def test_page_all_is_filtered_and_ranked_as_the_list(client, world):
+    ActivityFactory(title="Training of border guards", description="Training for guards.")
+    ActivityFactory(title="Border work", description="Some training too.")
+    twin = reverse("cooperation:activity-list-json")
+
+    for query in [{"q": "training"}, {"area": "training"}, {"organisation": "iom"}]:
+        assert every_row(client, twin, **query)["results"] == get(client, twin, **query)["results"]
+    assert every_row(client, twin, area="training")["count"] == 1
+
+
+def test_page_all_past_the_limit_says_so_and_where_the_rest_is(client, monkeypatch, world):
+    monkeypatch.setattr(exports, "JSON_LIMIT", 2)
+    monkeypatch.setattr(api_module, "ALL_CHUNK", 1)
+    for _ in range(2):
+        ActivityFactory(regions=[RegionFactory()])  # Public, as regions of a published one.
+
+    listed = every_row(client, reverse("cooperation:activity-list-json"))
+    regions = every_row(client, api("region-list"))
+
+    assert len(listed["results"]) == listed["count"] == 2
+    assert (listed["count_is_exact"], listed["truncated"]) == (False, True)
+    assert listed["everything"] == "http://testserver/exports/activities.csv"
+    assert (len(regions["results"]), regions["truncated"]) == (2, True)
+    assert regions["everything"] == "http://testserver/api/regions/"
+
+
+def test_page_all_refuses_an_invalid_filter_with_its_message(client, world):
+    answer = every_row(client, api("activity-list"), expect=400, start_date_after="notadate")
+
+    assert answer == {"start_date_after": ["Enter a valid date."]}
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])

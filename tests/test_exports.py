@@ -2,6 +2,7 @@ import codecs
 import csv
 import datetime
 import io
+import json
 from operator import itemgetter
 from pathlib import Path
 from urllib.parse import urlencode
@@ -594,12 +595,41 @@ def test_list_pages_link_to_their_exports_with_the_filters(client, listed):
         "XLSX": "/activities.xlsx?area=training",
         "IATI XML": "/activities.iati.xml?area=training",
         "HXL": "/activities.hxl.csv?area=training",
+        "JSON": "/activities.json?area=training&page=all",
     }
     assert b'href="/activities.iati.xml?area=training"' in response.content
     assert b"gets one ' before it" in response.content
     assert b"byte order mark" in response.content
     areas = client.get("/areas/")
-    assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX"]
+    assert [label for label, _ in areas.context["export_links"]] == ["CSV", "XLSX", "JSON"]
+
+
+def test_each_download_of_a_filtered_list_holds_the_rows_of_its_page(client, listed):
+    """A newcomer's clicks: every link of the downloads line, from one area and one organisation."""
+    activity("Elsewhere", [(Organisation.objects.get(slug="iom"), Role.FUNDING)], [AreaFactory()])
+    page = client.get("/activities/", {"area": "training", "organisation": "iom"})
+    shown = [a.title for a in page.context["object_list"]]
+
+    def titles(label, content):
+        if label in ("CSV", "HXL"):
+            rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+            return [row[1] for row in rows[2 if label == "HXL" else 1 :]]
+        if label == "XLSX":
+            sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+            return [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+        if label == "IATI XML":
+            document = etree.fromstring(content)
+            return document.xpath("iati-activity/title/narrative/text()")
+        return [row["title"] for row in json.loads(content)["results"]]
+
+    downloaded = {}
+    for label, url in page.context["export_links"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        downloaded[label] = titles(label, body(response))
+
+    assert shown == ["New", "Old"]
+    assert downloaded == dict.fromkeys(["CSV", "XLSX", "IATI XML", "HXL", "JSON"], shown)
 
 
 def test_dump_exports_writes_every_format_and_the_site_serves_it(client, listed, tmp_path):
