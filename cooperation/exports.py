@@ -164,6 +164,21 @@ def raw_ids(queryset):
         return cursor.fetchone()[0]
 
 
+def listed_ids(rows, limit):
+    """
+    The ids of `rows` (a queryset or a search.Ranked) in their order, at most `limit` (None:
+    every one), and whether the list has more.
+    """
+    if isinstance(rows, QuerySet):
+        listed = rows.values_list("pk")
+        ids = raw_ids(listed if limit is None else listed[: limit + 1])
+    else:
+        ids = rows.ids if limit is None else rows.ids[: limit + 1]
+    if limit is not None and len(ids) > limit:
+        return ids[:limit], True
+    return ids, False
+
+
 #: In place of the ids of KeyIn, a query compiled once for every chunk (chunk_rows), and
 #: in place of its parameter that takes them.
 CHUNK_IDS = object()
@@ -853,11 +868,8 @@ class Cells:
         The CSV of the rows, COPY_CHUNK rows a piece: their ids read in order, then each
         chunk's cells written by COPY, in parallel.in_order().
         """
-        rows, limit = self.rows, self.context.limit
-        listed = rows.values_list("pk")
-        ids = raw_ids(listed if limit is None else listed[: limit + 1])
-        if limit is not None and len(ids) > limit:
-            self.truncated, ids = True, ids[:limit]
+        rows = self.rows
+        ids, self.truncated = listed_ids(rows, self.context.limit)
         sql, params = chunk_statement(self.table, rows.db, self.context.base, self.escaped, False)
         read = functools.partial(copied_chunk, rows.db, sql, params)
         yield from parallel.by_chunks(rows.db, read, ids, COPY_CHUNK)

@@ -25,7 +25,7 @@ from django.urls import reverse
 from . import iati, kept, parallel
 from .addresses import address_parts
 from .dates import Precision
-from .exports import NOT_IN_XML, raw_ids, statement_cursor
+from .exports import NOT_IN_XML, listed_ids, statement_cursor
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -478,21 +478,10 @@ class Written:
             copy_statement(kept_statement(self.context, self.today)),
             copy_statement(worked_statement(self.context, self.today)),
         )
-        ids = self.ids()
-        limit = self.context.limit
-        if limit is not None and len(ids) > limit:
-            self.truncated, ids = True, ids[:limit]
+        ids, self.truncated = listed_ids(self.rows, self.context.limit)
         read = functools.partial(copied_elements, alias, statements)
         width = None if parallel.usable(alias) else 1
         for text, left_out in parallel.by_chunks(alias, read, ids, CHUNK, width):
             self.left_out += left_out
             if text:
                 yield text
-
-    def ids(self):
-        """The ids of the activities in order, one past the limit."""
-        limit = self.context.limit
-        if isinstance(self.rows, QuerySet):
-            rows = self.rows.values_list("pk")
-            return raw_ids(rows if limit is None else rows[: limit + 1])
-        return self.rows.ids if limit is None else self.rows.ids[: limit + 1]
