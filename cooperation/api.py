@@ -4,7 +4,7 @@ The read-only JSON API (Django REST framework, documented by drf-spectacular).
 Each public list is served at /api/<plural>/ and, the same view, at the list page's `.json`
 twin (/activities.json?area=training): the list page's published queryset, its FilterSet,
 its order and its pages (numbered, then keyset cursors past paging.COUNT_LIMIT rows), as
-JSON; with `?page=all`, every row at once (up to exports.JSON_LIMIT), written as it is
+JSON; with `?page=all`, every row at once (up to exports.EXPORT_LIMIT), written as it is
 read. A record is served at /api/<plural>/<key>/. Every record carries its public page
 and the sources it rests on. Nothing here writes: anonymous visitors read, at
 API_THROTTLE_RATE per client address.
@@ -16,6 +16,7 @@ from csp.constants import SELF
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.core.paginator import InvalidPage
+from django.db import connections
 from django.db.models import F, Prefetch, QuerySet
 from django.http import JsonResponse, StreamingHttpResponse
 from django.urls import include, path
@@ -32,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from . import cached, exports, facets, paging
+from . import cached, exports, facets, json_sql, paging
 from .filters import (
     EVERY_ROW,
     PAGE_PARAMETERS,
@@ -101,20 +102,83 @@ class ListFilterBackend(DjangoFilterBackend):
         return rows
 
 
-#: Rows read, with their related rows, and written at a time by `page=all` (every_row()):
-#: at a million activities a worker reading 1,000 at a time passed 150 MB.
+#: Rows read, with their related rows, and written at a time by `page=all` (Serialized): at
+#: a million activities a worker reading 1,000 at a time passed 150 MB.
 ALL_CHUNK = 250
 
 
 def chunks_of(rows, size, limit):
-    """The first `limit` of `rows` (a queryset or a search.Ranked), `size` at a time."""
+    """The first `limit` (None: all) of `rows` (a queryset or a search.Ranked), `size` at a time."""
     if isinstance(rows, QuerySet):
         read = rows[:limit].iterator(chunk_size=size)
         while chunk := list(itertools.islice(read, size)):
             yield chunk
         return
-    for start in range(0, min(len(rows), limit), size):
-        yield rows[start : min(start + size, limit)]
+    end = len(rows) if limit is None else min(len(rows), limit)
+    for start in range(0, end, size):
+        yield rows[start : min(start + size, end)]
+
+
+class Serialized:
+    """
+    The JSON of `rows`, each record after a comma, written ALL_CHUNK at a time by
+    `serialize` (a list's serializer of many) as the API renders it: at most `limit` (None:
+    all), `truncated` if the list has more, `count` of those written (as json_sql.Written).
+    """
+
+    def __init__(self, rows, serialize, limit):
+        self.rows, self.serialize, self.limit = rows, serialize, limit
+        self.count, self.truncated = 0, False
+
+    def __iter__(self):
+        renderer = JSONRenderer()
+        past = None if self.limit is None else self.limit + 1
+        for chunk in chunks_of(self.rows, ALL_CHUNK, past):
+            if self.limit is not None and self.count + len(chunk) > self.limit:
+                chunk, self.truncated = chunk[: self.limit - self.count], True
+            if chunk:
+                yield b"," + renderer.render(self.serialize(chunk))[1:-1]
+                self.count += len(chunk)
+
+
+def every_row(written, everything):
+    """
+    The JSON of one page that holds every record of `written` (Serialized or
+    json_sql.Written): its count as a page's, its links null, and "truncated"; past its
+    limit, "everything" is `everything()`, the address of the whole list.
+    """
+    yield b'{"results":['
+    for number, text in enumerate(written):
+        yield text[1:] if number == 0 else text  # Each record after a comma but the first.
+    count, truncated = written.count, written.truncated
+    exact = count <= paging.COUNT_LIMIT and not truncated
+    tail = {"count": min(count, paging.COUNT_LIMIT), "count_is_exact": exact}
+    tail |= dict.fromkeys(["first", "previous", "next", "last"]) | {"truncated": truncated}
+    if truncated:
+        tail["everything"] = everything()
+    yield b"]," + JSONRenderer().render(tail)[1:]
+
+
+def written_activities(rows, origin, limit):
+    """
+    The JSON of the activities `rows`, `origin` the site's address: on PostgreSQL written by
+    the database (json_sql.py), elsewhere by ActivitySerializer.
+    """
+    if connections[exports.database(rows)].vendor == "postgresql":
+        return json_sql.Written(rows, origin, limit)
+    context = {"origin": origin}
+    return Serialized(
+        rows, lambda chunk: ActivitySerializer(chunk, many=True, context=context).data, limit
+    )
+
+
+def dump_activities(path):
+    """Every published activity as JSON, written to `path`, as `page=all` writes the list."""
+    rows = ActivityFilter(None, queryset=ActivityViewSet.queryset.all()).qs
+    written = written_activities(rows, settings.PUBLIC_URL, None)
+    with path.open("wb") as file:
+        for piece in every_row(written, None):
+            file.write(piece)
 
 
 class ListPagination(BasePagination):
@@ -228,7 +292,7 @@ class ListPagination(BasePagination):
                 "truncated": {
                     "type": "boolean",
                     "description": (
-                        f"With page=all: whether more than the {exports.JSON_LIMIT:,} "
+                        f"With page=all: whether more than the {exports.EXPORT_LIMIT:,} "
                         "records it holds match."
                     ),
                 },
@@ -254,7 +318,7 @@ class ListPagination(BasePagination):
             parameter(
                 "page",
                 f"A page number among the first {paging.COUNT_LIMIT:,} records, or last; "
-                f"or all: one page of every record, up to {exports.JSON_LIMIT:,}, without "
+                f"or all: one page of every record, up to {exports.EXPORT_LIMIT:,}, without "
                 "links to others, written as it is read.",
                 {
                     "oneOf": [
@@ -335,30 +399,22 @@ class PublicViewSet(viewsets.ReadOnlyModelViewSet):
 
     def every_row(self, rows):
         """
-        The JSON of `rows`, all of them up to exports.JSON_LIMIT, written a chunk at a time by
-        the list's serializer: one page that holds every row, its count as a page's, its
-        links null, and "truncated". Past the limit, "truncated" is true and "everything"
-        is the address of the whole list: the CSV that `manage.py dump_exports` writes, or
-        the list's own pages.
+        The JSON of `rows`, all of them up to exports.EXPORT_LIMIT, written a chunk at a
+        time (written()) as one page (every_row()). Past the limit, "everything" is the
+        address of the whole list: a file that `manage.py dump_exports` writes, or the
+        list's own pages.
         """
-        limit, written, truncated = exports.JSON_LIMIT, 0, False
-        renderer = JSONRenderer()
-        yield b'{"results": ['
-        for chunk in chunks_of(rows, ALL_CHUNK, limit + 1):
-            if written + len(chunk) > limit:
-                chunk, truncated = chunk[: limit - written], True
-            if chunk:
-                records = renderer.render(self.get_serializer(chunk, many=True).data)[1:-1]
-                yield (b", " if written else b"") + records
-                written += len(chunk)
-        exact = written <= paging.COUNT_LIMIT and not truncated
-        tail = {"count": min(written, paging.COUNT_LIMIT), "count_is_exact": exact}
-        tail |= dict.fromkeys(["first", "previous", "next", "last"]) | {"truncated": truncated}
-        if truncated:
-            table = exports.TABLES.get(self.request.resolver_match.url_name.removesuffix("-json"))
-            whole = exports.dump_url("", table, "csv") if table else self.request.path
-            tail["everything"] = self.request.build_absolute_uri(whole)
-        yield b"], " + renderer.render(tail)[1:]
+        written = self.written(rows, exports.EXPORT_LIMIT)
+        return every_row(written, lambda: self.request.build_absolute_uri(self.everything()))
+
+    def written(self, rows, limit):
+        """The JSON of `rows` as Serialized writes it, by the list's serializer."""
+        return Serialized(rows, lambda chunk: self.get_serializer(chunk, many=True).data, limit)
+
+    def everything(self):
+        """The address of the whole list: its nightly CSV, or its own pages."""
+        table = exports.TABLES.get(self.request.resolver_match.url_name.removesuffix("-json"))
+        return exports.dump_url("", table, "csv") if table else self.request.path
 
 
 @documented(ActivitySerializer, "activities")
@@ -372,6 +428,14 @@ class ActivityViewSet(PublicViewSet):
     filterset_class = ActivityFilter
     serializer_class = ActivitySerializer
     list_view = ActivityListView
+
+    def written(self, rows, limit):
+        origin = self.request.build_absolute_uri("/")[:-1]  # As serializers.absolute() has it.
+        return written_activities(rows, origin, limit)
+
+    def everything(self):
+        """The nightly JSON of every published activity."""
+        return reverse("cooperation:export-dump", args=[exports.JSON_DUMP])
 
 
 @documented(AgreementSerializer, "agreements")

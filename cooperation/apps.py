@@ -101,3 +101,4 @@ class CooperationConfig(AppConfig):
         for model in [Organisation, Area, Country, Region, Source]:
             post_save.connect(kept.name_changed, sender=model)
             post_delete.connect(kept.name_changed, sender=model)
+        m2m_changed.connect(kept.publishers_changed, sender=Source.publishers.through)

@@ -83,10 +83,9 @@ from .spreadsheets import ESCAPE, FORMULA_STARTS, escape_formula
 EXPORT_LIMIT = 100_000
 #: The most rows one XLSX export holds: it is written whole before it is sent.
 XLSX_LIMIT = 50_000
-#: The most rows a list's JSON holds at once (the API's `page=all`): each record is written
-#: by the API's serializer, at about 1,300 a second at a million activities, so that one
-#: download stays within a worker's timeout.
-JSON_LIMIT = 10_000
+#: The file of every published activity in JSON that `manage.py dump_exports` writes
+#: (api.dump_activities): the whole of the activity list's `page=all`.
+JSON_DUMP = "activities.json"
 #: The most rows a spreadsheet program opens: the limit of the full XLSX dump.
 XLSX_DUMP_LIMIT = 1_048_575
 #: Rows read, and their related rows prefetched, at a time.
@@ -162,6 +161,11 @@ def raw_ids(queryset):
     with connections[queryset.db].cursor() as cursor:
         cursor.execute(f"SELECT ARRAY({sql})", params)
         return cursor.fetchone()[0]
+
+
+def database(rows):
+    """The alias of the database of `rows`, a queryset or a search.Ranked."""
+    return rows.db if isinstance(rows, QuerySet) else rows.queryset.db
 
 
 def listed_ids(rows, limit):
@@ -1026,6 +1030,7 @@ CONTENT_TYPES = {
     "hxl.csv": "text/csv; charset=utf-8",
     "iati.xml": "application/xml; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
 }
 
 
@@ -1214,7 +1219,7 @@ def dump_path(name):
 
 DUMP_NAMES = {
     file_name(table, export_format) for table in TABLES.values() for export_format in table.formats
-}
+} | {JSON_DUMP}
 
 
 class DumpView(View):

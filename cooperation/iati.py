@@ -24,12 +24,11 @@ import re
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from .dates import Precision
-from .exports import WRITE_SIZE, Capped, aware, truncation_note, xml_text
+from .exports import WRITE_SIZE, Capped, aware, database, truncation_note, xml_text
 from .models import IATI_ORGANISATION_TYPE, ActivityStatus, Role
 
 VERSION = "2.03"
@@ -182,8 +181,7 @@ def document(table, rows, context):
         f"<!-- Published by {xml_comment(reporter['name'])} as a secondary reporter. -->\n"
     )
     today = datetime.date.today()
-    alias = rows.db if isinstance(rows, QuerySet) else rows.queryset.db
-    if connections[alias].vendor == "postgresql":
+    if connections[database(rows)].vendor == "postgresql":
         written = iati_sql.Written(rows, context, today)
     else:
         written = Built(table, rows, context, today)

@@ -19,13 +19,12 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.urls import reverse
 
 from . import iati, kept, parallel
 from .addresses import address_parts
 from .dates import Precision
-from .exports import NOT_IN_XML, listed_ids, statement_cursor
+from .exports import NOT_IN_XML, database, listed_ids, statement_cursor
 from .models import (
     IATI_ORGANISATION_TYPE,
     Activity,
@@ -109,8 +108,8 @@ def table(model):
 class Linked:
     """
     Rows linked to an activity: those of `tables` whose column `key` holds its id, each
-    written as `element` (SQL), in `order`. As SQL, a common table expression `name` of
-    one text an activity (cte()).
+    written as `element` (SQL), in `order`, `separator` between two. As SQL, a common table
+    expression `name` of one text an activity (cte()).
     """
 
     name: str
@@ -118,12 +117,14 @@ class Linked:
     key: str
     order: str
     element: str
+    separator: str = ""
 
     def cte(self, chosen):
         """The expression over the activities whose id meets `chosen`, SQL of {key}."""
         return (
             f"{self.name} (id, text) AS (SELECT {self.key}, "
-            f"string_agg({self.element}, '' ORDER BY {self.order}) FROM {self.tables} "
+            f"string_agg({self.element}, {literal(self.separator)} ORDER BY {self.order}) "
+            f"FROM {self.tables} "
             f"WHERE {chosen.format(key=self.key)} GROUP BY {self.key})"
         )
 
@@ -473,7 +474,7 @@ class Written:
         self.left_out, self.truncated = 0, False
 
     def __iter__(self):
-        alias = self.rows.db if isinstance(self.rows, QuerySet) else self.rows.queryset.db
+        alias = database(self.rows)
         statements = (
             copy_statement(kept_statement(self.context, self.today)),
             copy_statement(worked_statement(self.context, self.today)),

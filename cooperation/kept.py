@@ -1,10 +1,11 @@
 """
 What an export writes of each published activity, worked out ahead of time and kept in a
 table (models.KeptCells) by `manage.py keep_export_cells`: the CSV cells of its linked
-rows (organisations by role, areas, countries, regions, citations; exports.ACTIVITY_COLUMNS)
-and its IATI XML element but for its dates, which depend on the day (iati_sql.
-element_parts). At a million activities, joining the linked rows to each activity took
-about four fifths of an export's time. CSV reads an activity's own cells from its row.
+rows (organisations by role, areas, countries, regions, citations; exports.ACTIVITY_COLUMNS),
+its IATI XML element but for its dates, which depend on the day (iati_sql.
+element_parts), and its JSON but for its agreement (json_sql.kept_columns). At a million
+activities, joining the linked rows to each activity took about four fifths of an
+export's time. CSV reads an activity's own cells from its row.
 
 Kept texts are read only while they are still true (still_true()), which the reading
 statement checks row by row, so an editor's save never waits on the table:
@@ -12,9 +13,10 @@ statement checks row by row, so an editor's save never waits on the table:
 - the activity's links have not changed since: every write of a participation, citation
   or link to an area, country or region gives its activity a new `links_changed_at`
   (receivers below, connected in apps.py), in the write's transaction;
-- for IATI XML, the activity itself has not changed since (its `changed_at`);
+- for IATI XML and JSON, the activity itself has not changed since (its `changed_at`);
 - no name has changed since: every save or delete of an organisation, area, country,
-  region or source adds one to NamesVersion, whose number each kept row records;
+  region or source, and every change of a source's publishers, adds one to
+  NamesVersion, whose number each kept row records;
 - they were worked out by the same statement (layout(), a hash of its SQL), so a release
   that changes how a cell is written does not read cells written the old way.
 
@@ -87,14 +89,14 @@ statements = {}
 def keep_statement():
     """
     (SQL, parameters) of the statement that keeps the texts of the activities whose ids
-    are in its first parameter (an array): exports' grouped queries of linked cells and
-    iati_sql's of the parts of an element but its dates, over the same keys, written over
-    any kept before.
+    are in its first parameter (an array): exports' grouped queries of linked cells,
+    iati_sql's of the parts of an element but its dates and json_sql's of the JSON of
+    linked rows, over the same keys, written over any kept before.
     """
     reporter = repr(settings.IATI_REPORTING_ORGANISATION)
     if reporter in statements:
         return statements[reporter]
-    from . import iati_sql
+    from . import iati_sql, json_sql
     from .exports import KEY, KEYS, TABLES, grouped_cells, joined_statements
 
     columns = TABLES["activity-list"].columns
@@ -103,6 +105,8 @@ def keep_statement():
     site = iati_sql.literal(iati_sql.SITE)
     head, _, tail = iati_sql.element_parts(site, datetime.date.today())
     linked = iati_sql.linked_rows(site)
+    (json_head, json_tail), json_linked = json_sql.kept_columns()
+    linked += json_linked
     chosen = f'{{key}} IN (SELECT "{KEY}" FROM "{KEYS}")'
     ctes = [
         f'"{KEYS}" AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS "{KEY}" ORDER BY 1)',
@@ -117,16 +121,17 @@ def keep_statement():
         f"WITH {', '.join(ctes)} "
         f"INSERT INTO {TABLE} "
         "(activity_id, links_changed_at, changed_at, names_version, layout, cells, "
-        "iati_head, iati_tail) "
+        "iati_head, iati_tail, json_head, json_tail) "
         "SELECT activity.id, activity.links_changed_at, activity.changed_at, names.number, "
-        f"{LAYOUT}, jsonb_build_object({csv}), {head}, {tail} "
+        f"{LAYOUT}, jsonb_build_object({csv}), {head}, {tail}, {json_head}, {json_tail} "
         f'FROM "{KEYS}" JOIN {table(Activity)} activity ON activity.id = "{KEYS}"."{KEY}" '
         f"{iati_sql.TEXTS} JOIN {table(NamesVersion)} names ON names.id = 1 {joins} "
         f"{iati_sql.linked_joins(linked)} "
         "ON CONFLICT (activity_id) DO UPDATE SET links_changed_at = EXCLUDED.links_changed_at, "
         "changed_at = EXCLUDED.changed_at, names_version = EXCLUDED.names_version, "
         "layout = EXCLUDED.layout, cells = EXCLUDED.cells, iati_head = EXCLUDED.iati_head, "
-        "iati_tail = EXCLUDED.iati_tail"
+        "iati_tail = EXCLUDED.iati_tail, json_head = EXCLUDED.json_head, "
+        "json_tail = EXCLUDED.json_tail"
     )
     statements[reporter] = sql, params
     return statements[reporter]
@@ -228,3 +233,9 @@ def m2m_changed(sender, instance, action, reverse, pk_set, using, **kwargs):
 
 def name_changed(sender, instance, using, **kwargs):
     names_changed(using)
+
+
+def publishers_changed(sender, action, using, **kwargs):
+    """The organisations that published a source added, removed or cleared (JSON shows them)."""
+    if action in ("post_add", "post_remove", "post_clear"):
+        names_changed(using)

@@ -1260,6 +1260,10 @@ class KeptCells(models.Model):
     #: Its IATI XML element but for its dates: the part before them and the part after.
     iati_head = models.TextField()
     iati_tail = models.TextField()
+    #: Its JSON (json_sql.py) but for its agreement: the part before it and the part after.
+    #: Empty in rows kept before the JSON was (of a former layout, and so never read).
+    json_head = models.TextField(default="")
+    json_tail = models.TextField(default="")
 
     class Meta:
         verbose_name_plural = "kept cells"

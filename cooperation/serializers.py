@@ -36,9 +36,10 @@ def absolute(context, record, kind, address):
     """
     links = context.get("links")
     if links is None:
-        # The request's scheme and host, as build_absolute_uri() puts before a path; a path
-        # of record_url() is quoted already, as iri_to_uri() would leave it.
-        origin = context["request"].build_absolute_uri("/")[:-1]
+        # The request's scheme and host, as build_absolute_uri() puts before a path (or the
+        # site's address, `origin`, outside a request); a path of record_url() is quoted
+        # already, as iri_to_uri() would leave it.
+        origin = context.get("origin") or context["request"].build_absolute_uri("/")[:-1]
         links = context["links"] = {"": origin}
     key = (record._meta.label, record.pk, kind)
     link = links.get(key)

@@ -27,6 +27,7 @@ from .factories import (
     SignatoryFactory,
     SourceFactory,
 )
+from .test_exports import NASTY, varied  # noqa: F401 (a fixture)
 from .test_headers import inline_code, policy
 from .test_paging import ORDERS, activities, small_count_limit  # noqa: F401 (fixtures)
 
@@ -411,7 +412,7 @@ def test_page_all_is_filtered_and_ranked_as_the_list(client, world):
 
 
 def test_page_all_past_the_limit_says_so_and_where_the_rest_is(client, monkeypatch, world):
-    monkeypatch.setattr(exports, "JSON_LIMIT", 2)
+    monkeypatch.setattr(exports, "EXPORT_LIMIT", 2)
     monkeypatch.setattr(api_module, "ALL_CHUNK", 1)
     for _ in range(2):
         ActivityFactory(regions=[RegionFactory()])  # Public, as regions of a published one.
@@ -421,7 +422,7 @@ def test_page_all_past_the_limit_says_so_and_where_the_rest_is(client, monkeypat
 
     assert len(listed["results"]) == listed["count"] == 2
     assert (listed["count_is_exact"], listed["truncated"]) == (False, True)
-    assert listed["everything"] == "http://testserver/exports/activities.csv"
+    assert listed["everything"] == "http://testserver/exports/activities.json"
     assert (len(regions["results"]), regions["truncated"]) == (2, True)
     assert regions["everything"] == "http://testserver/api/regions/"
 
@@ -430,6 +431,162 @@ def test_page_all_refuses_an_invalid_filter_with_its_message(client, world):
     answer = every_row(client, api("activity-list"), expect=400, start_date_after="notadate")
 
     assert answer == {"start_date_after": ["Enter a valid date."]}
+
+
+@pytest.fixture
+def varied_json(varied):  # noqa: F811
+    """The activities of exports' tests, and texts and times that JSON writes its own way."""
+    from cooperation.models import Organisation, Source
+
+    both = Organisation.objects.filter(pk__in=varied[1].participations.values("organisation"))
+    Source.objects.get(title="Dated").publishers.set(both)
+    agreement = AgreementFactory(title=f"{NASTY} agreement\u2029")
+    draft = AgreementFactory(publication=Publication.DRAFT)
+    Activity.objects.filter(pk__in=[a.pk for a in varied[:4]]).update(agreement=agreement)
+    Activity.objects.filter(pk=varied[4].pk).update(agreement=draft)
+    odd = ActivityFactory(
+        title='Line\u2028separated\u2029 \\ back/slash 🌍 \x7f "quoted"',
+        description="</script>\n\t",
+        start_date=datetime.date(1, 1, 1),
+    )
+    odd.areas.add(*varied[1].areas.all())
+    whole_second = datetime.datetime(2024, 2, 29, 23, 59, 59, tzinfo=datetime.UTC)
+    Activity.objects.filter(pk=odd.pk).update(published_at=whole_second)
+    return [*varied, odd]
+
+
+def every_row_bytes(client, **query):
+    response = client.get(reverse("cooperation:activity-list-json"), {**query, "page": "all"})
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def serialized_bytes(client, monkeypatch, **query):
+    """The answer of `page=all` written by the API's serializer alone, as on SQLite."""
+    with monkeypatch.context() as patched:
+        patched.setattr(api_module.ActivityViewSet, "written", api_module.PublicViewSet.written)
+        return every_row_bytes(client, **query)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL writes the JSON of activities itself."
+)
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    "query", [{}, {"sort": "title"}, {"sort": "-start"}, {"q": "Jerry"}, {"area": 'a&"<'}]
+)
+def test_json_the_database_writes_is_the_serializers_byte_for_byte(
+    client, monkeypatch, varied_json, query
+):
+    from cooperation import json_sql, kept
+    from cooperation.models import KeptCells
+
+    monkeypatch.setattr(json_sql, "CHUNK", 3)  # Several chunks, and groups within them.
+    monkeypatch.setattr(json_sql, "GROUP", 2)
+    serialized = serialized_bytes(client, monkeypatch, **query)
+
+    assert not KeptCells.objects.exists()
+    worked = every_row_bytes(client, **query)
+    kept.keep()
+    # Read as kept alone: the statement that works out stale records finds none.
+    monkeypatch.setattr(json_sql, "worked_statement", lambda: "SELECT 1, '' WHERE false")
+    from_kept = every_row_bytes(client, **query)
+
+    assert worked == from_kept == serialized
+    answer = json.loads(serialized)
+    assert answer["count"] == len(answer["results"]) >= 2
+    publishers = {
+        len(citation["source"]["publishers"])
+        for activity in answer["results"]
+        for citation in activity["citations"]
+    }
+    assert 2 in publishers or "q" in query
+    assert (b"\\u2028" in serialized) == ("q" not in query)
+
+
+def remove_a_publisher(made):
+    from cooperation.models import Source
+
+    dated = Source.objects.get(title="Dated")
+    dated.publishers.remove(dated.publishers.first())
+
+
+def rename_an_organisation(made):
+    organisation = made[1].participations.first().organisation
+    organisation.name = "Renamed"
+    organisation.save()
+
+
+def clear_areas(made):
+    made[1].areas.clear()
+
+
+def cite_again(made):
+    CitationFactory(activity=made[2], source=made[3].citations.first().source)
+
+
+def unpublish_the_agreement(made):
+    from cooperation.models import Agreement
+
+    Agreement.objects.filter(activities=made[0]).update(publication=Publication.DRAFT)
+
+
+def retitle(made):
+    activity = Activity.objects.get(pk=made[3].pk)
+    activity.title = "Retitled"
+    activity.save()
+
+
+@postgresql_only
+@pytest.mark.parametrize(
+    "edit",
+    [
+        remove_a_publisher,
+        rename_an_organisation,
+        clear_areas,
+        cite_again,
+        unpublish_the_agreement,
+        retitle,
+    ],
+)
+def test_json_the_database_writes_follows_edits_after_it_was_kept(
+    client, monkeypatch, varied_json, edit
+):
+    from cooperation import json_sql, kept
+
+    monkeypatch.setattr(json_sql, "CHUNK", 4)
+    kept.keep()
+    before = every_row_bytes(client)
+    edit(varied_json)
+
+    after = every_row_bytes(client)
+    assert after != before
+    assert after == serialized_bytes(client, monkeypatch)
+
+
+@postgresql_only
+def test_json_the_database_writes_leaves_out_what_is_no_longer_published(
+    client, monkeypatch, varied_json
+):
+    """An activity unpublished, or deleted, after the list's ids were read is not written."""
+    from cooperation import exports as exports_module
+    from cooperation import json_sql
+
+    listed_ids = exports_module.listed_ids
+
+    def then_unpublish(rows, limit):
+        ids, truncated = listed_ids(rows, limit)
+        Activity.objects.filter(pk=ids[0]).update(publication=Publication.DRAFT)
+        Activity.objects.filter(pk=ids[1]).delete()
+        return ids, truncated
+
+    monkeypatch.setattr(json_sql, "listed_ids", then_unpublish)
+    answer = json.loads(every_row_bytes(client))
+
+    assert answer["count"] == len(answer["results"]) == len(varied_json) - 2
+    assert answer == json.loads(serialized_bytes(client, monkeypatch))
 
 
 @pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])

@@ -638,6 +638,15 @@ def test_dump_exports_writes_every_format_and_the_site_serves_it(client, listed,
         call_command("dump_exports", stdout=io.StringIO())
         response = client.get("/exports/activities.csv")
         served = body(response).decode()
+        dumped = client.get("/exports/activities.json")
+        listed_json = body(client.get("/activities.json", {"page": "all"}))
+
+    assert dumped["Content-Type"] == "application/json"
+    # Every published activity, as the list's JSON writes it, with the site's public address.
+    assert json.loads(body(dumped)) == json.loads(
+        listed_json.replace(b"http://testserver/", b"https://tracker.example.org/")
+    )
+    assert json.loads(listed_json)["count"] == len(listed) - 1
 
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(exports.DUMP_NAMES)
     assert response.status_code == 200

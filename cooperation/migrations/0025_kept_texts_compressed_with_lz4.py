@@ -4,9 +4,9 @@ KEPT = "cooperation_keptcells"
 COLUMNS = ["cells", "iati_head", "iati_tail"]
 
 
-def compressed_with(schema_editor, method):
+def compressed_with(schema_editor, method, columns=COLUMNS):
     """
-    Compress the kept texts with `method` where PostgreSQL has it. An export reads a kept
+    Compress the kept texts `columns` with `method` where PostgreSQL has it. An export reads a kept
     row for every activity it writes, and lz4 gives the text back faster than PostgreSQL's
     own pglz: IATI XML of 20,000 activities came a tenth faster, the table as large. Rows
     already kept stay as they are until they are kept again (keep_export_cells --all).
@@ -21,7 +21,7 @@ def compressed_with(schema_editor, method):
         )
         if not cursor.fetchone()[0]:
             return
-    changes = ", ".join(f"ALTER COLUMN {column} SET COMPRESSION {method}" for column in COLUMNS)
+    changes = ", ".join(f"ALTER COLUMN {column} SET COMPRESSION {method}" for column in columns)
     schema_editor.execute(f"ALTER TABLE {KEPT} {changes}")
 
 

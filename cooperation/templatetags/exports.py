@@ -13,5 +13,4 @@ def export_links(context):
         "export_links": exports.export_links(request, request.resolver_match.url_name),
         "export_limit": exports.EXPORT_LIMIT,
         "xlsx_limit": exports.XLSX_LIMIT,
-        "json_limit": exports.JSON_LIMIT,
     }
