@@ -90,7 +90,16 @@ class CooperationConfig(AppConfig):
 
     def mark_kept_cells_stale(self):
         from . import kept
-        from .models import Area, Citation, Country, Organisation, Participation, Region, Source
+        from .models import (
+            Agreement,
+            Area,
+            Citation,
+            Country,
+            Organisation,
+            Participation,
+            Region,
+            Source,
+        )
 
         for model in [Participation, Citation]:
             pre_save.connect(kept.link_saving, sender=model)
@@ -102,3 +111,4 @@ class CooperationConfig(AppConfig):
             post_save.connect(kept.name_changed, sender=model)
             post_delete.connect(kept.name_changed, sender=model)
         m2m_changed.connect(kept.publishers_changed, sender=Source.publishers.through)
+        post_save.connect(kept.agreement_saved, sender=Agreement)

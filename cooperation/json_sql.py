@@ -7,16 +7,16 @@ The serializer writes about 1,300 activities a second at a million, as Django an
 objects for every linked row; this writes tens of thousands.
 
 As iati_sql.py does for XML: a first statement (kept_statement) reads each activity's JSON
-as kept (kept.py) where it is still true, but for its agreement, which it reads live (an
-agreement's title or publication changes without its activities). A second
+as kept (kept.py) where it is still true (a save of its agreement makes it stale). A second
 (worked_statement), only for the activities whose kept JSON is stale, works it out from
 the activity's row and its linked rows, each kind in one pass grouped by activity. Both are
 read by COPY, and two connections write chunks at once (parallel.py). Kept JSON holds a
 marker where the site's address goes (it serves every address the site is asked at),
 which the first statement replaces with its parameter `site`. At a million activities,
-keeping the activity's own fields too took a chunk's statement from about 70 to 47 ms;
-Python, which holds the GIL, took 12 ms a chunk to replace the marker and 8 ms to escape
-U+2028 and U+2029, which the database now does, the escapes as it keeps the JSON.
+keeping the activity's own fields and agreement too took a chunk's statement from about
+70 to 45 ms; Python, which holds the GIL, took 12 ms a chunk to replace the marker and
+8 ms to escape U+2028 and U+2029, which the database now does, the escapes as it keeps
+the JSON.
 
 Every record begins with a comma (api.every_row() drops the first one): a stale record is
 written in place of its marker, and one deleted or unpublished since has nothing to write.
@@ -233,41 +233,42 @@ def linked_rows(site):
     ]
 
 
-def record_parts(site, linked):
+def record(site, linked):
     """
-    SQL of the two parts of the JSON of the activity `activity`, with its linked rows
-    (linked_rows(`site`)) joined: from the comma before it to its agreement's name, and
-    from after its agreement to its end.
+    SQL of the JSON of the activity `activity`, after a comma, with its linked rows
+    (linked_rows(`site`)) and its published agreement (AGREEMENT) joined.
     """
     participants, areas, countries, regions, citations = linked
-    head = members(
-        ("id", "activity.id::text"),
-        ("title", json_text("activity.title")),
-        ("description", json_text("activity.description")),
-        ("status", json_text("activity.status")),
-        ("start_date", day("activity.start_date")),
-        ("start_date_precision", json_text("activity.start_date_precision")),
-        ("end_date", day("activity.end_date")),
-        ("end_date_precision", json_text("activity.end_date_precision")),
+    return (
+        "(',{' || "
+        + members(
+            ("id", "activity.id::text"),
+            ("title", json_text("activity.title")),
+            ("description", json_text("activity.description")),
+            ("status", json_text("activity.status")),
+            ("start_date", day("activity.start_date")),
+            ("start_date_precision", json_text("activity.start_date_precision")),
+            ("end_date", day("activity.end_date")),
+            ("end_date_precision", json_text("activity.end_date_precision")),
+            ("agreement", agreement(site)),
+            ("participants", array(participants)),
+            ("areas", array(areas)),
+            ("countries", array(countries)),
+            ("regions", array(regions)),
+            ("published_at", moment("activity.published_at")),
+            ("api_url", address(site, "api:activity-detail", "activity.id")),
+            ("html_url", address(site, "activity-detail", "activity.id")),
+            ("citations", array(citations)),
+        )
+        + " || '}')"
     )
-    tail = members(
-        ("participants", array(participants)),
-        ("areas", array(areas)),
-        ("countries", array(countries)),
-        ("regions", array(regions)),
-        ("published_at", moment("activity.published_at")),
-        ("api_url", address(site, "api:activity-detail", "activity.id")),
-        ("html_url", address(site, "activity-detail", "activity.id")),
-        ("citations", array(citations)),
-    )
-    return f"""(',{{' || {head} || ',"agreement":')""", f"(',' || {tail} || '}}')"
 
 
 def agreement(site):
     """The activity's published agreement, joined as `agreement` (AGREEMENT), as JSON."""
     reference = json_object(
         ("id", "agreement.id::text"),
-        ("title", line_separators_escaped(json_text("agreement.title"))),
+        ("title", json_text("agreement.title")),
         ("api_url", address(site, "api:agreement-detail", "agreement.id")),
         ("html_url", address(site, "agreement-detail", "agreement.id")),
     )
@@ -294,18 +295,16 @@ def kept_statement():
     published, then their records. An activity whose kept JSON is not still true is
     written as its id between two STALE (worked_statement() writes those).
     """
-    site = SITE_PARAMETER
     still_true = kept.still_true("activity.id", "activity.links_changed_at", "activity.changed_at")
     group = f"(chunk.place - 1) / {GROUP}"
     return (
         "SELECT count(*) FILTER (WHERE activity.id IS NULL), "
-        "COALESCE(string_agg(CASE WHEN kept.json_head IS NULL "
+        "COALESCE(string_agg(CASE WHEN kept.json IS NULL "
         f"THEN {literal(STALE)} || activity.id || {literal(STALE)} "
-        f"ELSE kept.json_head || {agreement(site)} || "
-        f"replace(kept.json_tail, {SITE_SQL}, {site}) END, '' "
-        "ORDER BY chunk.place) FILTER (WHERE activity.id IS NOT NULL), '') "
-        f"FROM {CHOSEN} {AGREEMENT} "
-        f"LEFT JOIN LATERAL (SELECT kept.json_head, kept.json_tail FROM {kept.TABLE} kept "
+        f"ELSE replace(kept.json, {SITE_SQL}, {SITE_PARAMETER}) END, '' ORDER BY chunk.place) "
+        "FILTER (WHERE activity.id IS NOT NULL), '') "
+        f"FROM {CHOSEN} "
+        f"LEFT JOIN LATERAL (SELECT kept.json FROM {kept.TABLE} kept "
         f"WHERE {still_true} LIMIT 1) kept ON true "
         f"GROUP BY {group} ORDER BY {group}"
     )
@@ -317,28 +316,24 @@ def worked_statement():
     (a row each, the id and the record as COPY's columns), from its own row and its linked
     rows, none read as kept.
     """
-    site = SITE_PARAMETER
-    linked = linked_rows(site)
-    head, tail = record_parts(site, linked)
-    record = line_separators_escaped(f"{head} || {agreement(site)} || {tail}")
+    linked = linked_rows(SITE_PARAMETER)
     return (
         "WITH "
         + ", ".join(link.cte("{key} = ANY(%(ids)s::bigint[])") for link in linked)
-        + f" SELECT activity.id, {record} "
+        + f" SELECT activity.id, {line_separators_escaped(record(SITE_PARAMETER, linked))} "
         f"FROM {CHOSEN} {AGREEMENT} "
         + " ".join(f"LEFT JOIN {link.name} ON {link.name}.id = activity.id" for link in linked)
         + " WHERE activity.id IS NOT NULL ORDER BY chunk.place"
     )
 
 
-def kept_columns():
+def kept_column():
     """
-    (SQL of the columns json_head and json_tail of an activity's kept row, with its linked
-    rows joined, the Linked to join): kept.keep_statement() keeps them.
+    (SQL of the column json of an activity's kept row, with its linked rows and its
+    agreement (AGREEMENT) joined, the Linked to join): kept.keep_statement() keeps it.
     """
     linked = linked_rows(SITE_SQL)
-    head, tail = record_parts(SITE_SQL, linked)
-    return (line_separators_escaped(head), line_separators_escaped(tail)), linked
+    return line_separators_escaped(record(SITE_SQL, linked)), linked
 
 
 def copied_records(alias, statements, origin, ids):

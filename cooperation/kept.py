@@ -3,7 +3,7 @@ What an export writes of each published activity, worked out ahead of time and k
 table (models.KeptCells) by `manage.py keep_export_cells`: the CSV cells of its linked
 rows (organisations by role, areas, countries, regions, citations; exports.ACTIVITY_COLUMNS),
 its IATI XML element but for its dates, which depend on the day (iati_sql.
-element_parts), and its JSON but for its agreement (json_sql.kept_columns). At a million
+element_parts), and its JSON (json_sql.kept_column). At a million
 activities, joining the linked rows to each activity took about four fifths of an
 export's time. CSV reads an activity's own cells from its row.
 
@@ -12,7 +12,8 @@ statement checks row by row, so an editor's save never waits on the table:
 
 - the activity's links have not changed since: every write of a participation, citation
   or link to an area, country or region gives its activity a new `links_changed_at`
-  (receivers below, connected in apps.py), in the write's transaction;
+  (receivers below, connected in apps.py), in the write's transaction, and every save of
+  an agreement gives its activities one (JSON names their agreement);
 - for IATI XML and JSON, the activity itself has not changed since (its `changed_at`);
 - no name has changed since: every save or delete of an organisation, area, country,
   region or source, and every change of a source's publishers, adds one to
@@ -105,7 +106,7 @@ def keep_statement():
     site = iati_sql.literal(iati_sql.SITE)
     head, _, tail = iati_sql.element_parts(site, datetime.date.today())
     linked = iati_sql.linked_rows(site)
-    (json_head, json_tail), json_linked = json_sql.kept_columns()
+    json, json_linked = json_sql.kept_column()
     linked += json_linked
     chosen = f'{{key}} IN (SELECT "{KEY}" FROM "{KEYS}")'
     ctes = [
@@ -121,17 +122,17 @@ def keep_statement():
         f"WITH {', '.join(ctes)} "
         f"INSERT INTO {TABLE} "
         "(activity_id, links_changed_at, changed_at, names_version, layout, cells, "
-        "iati_head, iati_tail, json_head, json_tail) "
+        "iati_head, iati_tail, json) "
         "SELECT activity.id, activity.links_changed_at, activity.changed_at, names.number, "
-        f"{LAYOUT}, jsonb_build_object({csv}), {head}, {tail}, {json_head}, {json_tail} "
+        f"{LAYOUT}, jsonb_build_object({csv}), {head}, {tail}, {json} "
         f'FROM "{KEYS}" JOIN {table(Activity)} activity ON activity.id = "{KEYS}"."{KEY}" '
-        f"{iati_sql.TEXTS} JOIN {table(NamesVersion)} names ON names.id = 1 {joins} "
+        f"{iati_sql.TEXTS} {json_sql.AGREEMENT} "
+        f"JOIN {table(NamesVersion)} names ON names.id = 1 {joins} "
         f"{iati_sql.linked_joins(linked)} "
         "ON CONFLICT (activity_id) DO UPDATE SET links_changed_at = EXCLUDED.links_changed_at, "
         "changed_at = EXCLUDED.changed_at, names_version = EXCLUDED.names_version, "
         "layout = EXCLUDED.layout, cells = EXCLUDED.cells, iati_head = EXCLUDED.iati_head, "
-        "iati_tail = EXCLUDED.iati_tail, json_head = EXCLUDED.json_head, "
-        "json_tail = EXCLUDED.json_tail"
+        "iati_tail = EXCLUDED.iati_tail, json = EXCLUDED.json"
     )
     statements[reporter] = sql, params
     return statements[reporter]
@@ -229,6 +230,13 @@ def m2m_changed(sender, instance, action, reverse, pk_set, using, **kwargs):
         )
     else:
         links_changed(pk_set, using)
+
+
+def agreement_saved(sender, instance, using, **kwargs):
+    """An agreement saved: its title or publication, which its activities' JSON shows."""
+    Activity.objects.using(using).filter(agreement=instance.pk).update(
+        links_changed_at=timezone.now()
+    )
 
 
 def name_changed(sender, instance, using, **kwargs):

@@ -1042,8 +1042,8 @@ class Activity(Publishable):
     areas = models.ManyToManyField(Area, blank=True, related_name="activities")
     countries = models.ManyToManyField(Country, blank=True, related_name="activities")
     regions = models.ManyToManyField(Region, blank=True, related_name="activities")
-    #: When its organisations, areas, countries, regions or citations last changed: an
-    #: export reads its kept cells (KeptCells) only if they were worked out since.
+    #: When its organisations, areas, countries, regions, citations or agreement last
+    #: changed: an export reads its kept cells (KeptCells) only if they were worked out since.
     links_changed_at = models.DateTimeField(
         "links last changed", default=timezone.now, editable=False
     )
@@ -1260,10 +1260,9 @@ class KeptCells(models.Model):
     #: Its IATI XML element but for its dates: the part before them and the part after.
     iati_head = models.TextField()
     iati_tail = models.TextField()
-    #: Its JSON (json_sql.py) but for its agreement: the part before it and the part after.
-    #: Empty in rows kept before the JSON was (of a former layout, and so never read).
-    json_head = models.TextField(default="")
-    json_tail = models.TextField(default="")
+    #: Its JSON (json_sql.py). Empty in rows kept before the JSON was (of a former layout,
+    #: and so never read).
+    json = models.TextField(default="")
 
     class Meta:
         verbose_name_plural = "kept cells"

@@ -528,9 +528,15 @@ def cite_again(made):
 
 
 def unpublish_the_agreement(made):
-    from cooperation.models import Agreement
+    agreement = Activity.objects.get(pk=made[0].pk).agreement
+    agreement.publication = Publication.DRAFT
+    agreement.save()
 
-    Agreement.objects.filter(activities=made[0]).update(publication=Publication.DRAFT)
+
+def retitle_the_agreement(made):
+    agreement = Activity.objects.get(pk=made[0].pk).agreement
+    agreement.title = "Retitled"
+    agreement.save()
 
 
 def retitle(made):
@@ -548,6 +554,7 @@ def retitle(made):
         clear_areas,
         cite_again,
         unpublish_the_agreement,
+        retitle_the_agreement,
         retitle,
     ],
 )
