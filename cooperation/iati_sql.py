@@ -402,7 +402,7 @@ def worked_statement(context, today):
 #: kept texts are stale, and around an element that holds a line feed: characters that no
 #: element holds, as XML cannot (exports.NOT_IN_XML).
 LEFT_OUT, STALE, QUOTE, DELIMITER = "\x03", "\x05", "\x01", "\x02"
-LEFT_OUT_ROW = f"{LEFT_OUT}\n".encode()
+LEFT_OUT_BYTES = LEFT_OUT.encode()
 STALE_BYTES, QUOTE_BYTES, DELIMITER_BYTES = STALE.encode(), QUOTE.encode(), DELIMITER.encode()
 #: Enough bytes to hold a row's first column, a number, and the delimiter after it.
 DIGITS = 24
@@ -423,40 +423,53 @@ def copy_statement(statement):
     )
 
 
+def copied(alias, statements, parameters, ids):
+    """
+    (number, pieces, worked) of the COPY `statements` (copy_statement()) run with
+    `parameters` for the activities `ids`. The first writes, for each group of activities,
+    a number and their texts, with STALE, the id and STALE in place of each activity it
+    cannot write from kept texts; the second writes the id and the text of each of those.
+    `number` sums the first's numbers; `pieces` are its texts joined and cut at STALE_ID,
+    the ids at odd places; `worked` holds the second's texts by id. An activity deleted
+    since its id was read has no text in `worked`.
+    """
+    kept_sql, worked_sql = statements
+    number, pieces = 0, []
+    with statement_cursor(alias) as cursor:
+        with cursor.copy(kept_sql, {**parameters, "ids": ids}) as copy:
+            for row in copy:
+                # The number, then the texts, in QUOTE if they hold a line feed: kept as the
+                # driver's buffer until the chunk's text is joined.
+                cut = bytes(row[:DIGITS]).index(DELIMITER_BYTES)
+                number += int(bytes(row[:cut]))
+                text = row[cut + 1 : -1]  # Without the line feed that ends a row.
+                if text[:1] == QUOTE_BYTES:
+                    text = text[1:-1]
+                pieces.append(text)
+        text = b"".join(pieces)
+        if STALE_BYTES not in text:
+            return number, [text], {}
+        pieces = STALE_ID.split(text)
+        stale = {**parameters, "ids": [int(pk) for pk in pieces[1::2]]}
+        worked = {}
+        with cursor.copy(worked_sql, stale) as copy:
+            for row in copy:
+                pk, _, text = bytes(row[:-1]).partition(DELIMITER_BYTES)
+                worked[int(pk)] = text.replace(QUOTE_BYTES, b"")
+    return number, pieces, worked
+
+
 def copied_elements(alias, statements, ids):
     """
     (UTF-8, left out) of the activities `ids`: their iati-activity elements as the COPY
-    `statements` write them, read as kept (the first) and worked out where their kept
-    texts are stale (the second), and how many activities they leave out. An activity
-    deleted since its id was read has no element.
+    `statements` write them (copied()), and how many activities they leave out.
     """
-    kept_sql, worked_sql = statements
-    left_out, pieces = 0, []
-    with statement_cursor(alias) as cursor:
-        with cursor.copy(kept_sql, {"ids": ids}) as copy:
-            for row in copy:
-                # The number, then the elements, in QUOTE as they hold line feeds: kept as
-                # the driver's buffer until the chunk's text is joined.
-                cut = bytes(row[:DIGITS]).index(DELIMITER_BYTES)
-                left_out += int(bytes(row[:cut]))
-                elements = row[cut + 1 : -1]
-                if elements[:1] == QUOTE_BYTES:
-                    elements = elements[1:-1]
-                pieces.append(elements)
-        text = b"".join(pieces)
-        if STALE_BYTES not in text:
-            return text, left_out
-        pieces = STALE_ID.split(text)
-        worked = {}
-        with cursor.copy(worked_sql, {"ids": [int(pk) for pk in pieces[1::2]]}) as copy:
-            for row in copy:
-                pk, _, element = bytes(row).partition(DELIMITER_BYTES)
-                worked[int(pk)] = element.replace(QUOTE_BYTES, b"")
+    left_out, pieces, worked = copied(alias, statements, {}, ids)
     for place in range(1, len(pieces), 2):
-        element = worked.get(int(pieces[place]), b"")
-        if element == LEFT_OUT_ROW:
-            left_out, element = left_out + 1, b""
-        pieces[place] = element
+        element = worked.get(int(pieces[place]))
+        if element == LEFT_OUT_BYTES:
+            left_out, element = left_out + 1, None
+        pieces[place] = b"" if element is None else element + b"\n"
     return b"".join(pieces), left_out
 
 

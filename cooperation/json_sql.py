@@ -27,15 +27,12 @@ import json
 
 from . import kept, parallel
 from .addresses import SAFE, address_parts
-from .exports import database, listed_ids, statement_cursor
+from .exports import database, listed_ids
 from .iati_sql import (
-    DELIMITER_BYTES,
-    DIGITS,
     SITE,
     STALE,
-    STALE_BYTES,
-    STALE_ID,
     Linked,
+    copied,
     copy_statement,
     literal,
     table,
@@ -64,13 +61,13 @@ SITE_SQL = literal(SITE)
 SITE_PARAMETER = "%(site)s"
 
 
-def line_separators_escaped(json):
+def line_separators_escaped(text):
     """
-    The JSON text `json` with U+2028 and U+2029 written as escapes, as JSONRenderer writes
+    The JSON `text` with U+2028 and U+2029 written as escapes, as JSONRenderer writes
     them beyond json.dumps() (a script would end a line at either). Python took 8 ms a chunk
     looking for them, holding the GIL; the database does it as it keeps the JSON.
     """
-    return f"replace(replace({json}, chr(8232), '\\u2028'), chr(8233), '\\u2029')"
+    return f"replace(replace({text}, chr(8232), '\\u2028'), chr(8233), '\\u2029')"
 
 
 def json_text(column):
@@ -338,32 +335,15 @@ def kept_column():
 
 def copied_records(alias, statements, origin, ids):
     """
-    (UTF-8, records) of the activities `ids`: their JSON as the COPY `statements` write it,
-    read as kept (the first) and worked out where their kept JSON is stale (the second),
-    with the site's address `origin` (as JSON), and how many records it holds.
+    (UTF-8, records) of the activities `ids`: their JSON as the COPY `statements` write it
+    (iati_sql.copied()), with the site's address `origin` (as JSON), and how many records it
+    holds.
     """
-    kept_sql, worked_sql = statements
-    gone, pieces = 0, []
-    with statement_cursor(alias) as cursor:
-        with cursor.copy(kept_sql, {"ids": ids, "site": origin}) as copy:
-            for row in copy:
-                cut = bytes(row[:DIGITS]).index(DELIMITER_BYTES)
-                gone += int(bytes(row[:cut]))
-                pieces.append(row[cut + 1 : -1])  # Without the line feed that ends a row.
-        text = b"".join(pieces)
-        if STALE_BYTES in text:
-            pieces = STALE_ID.split(text)
-            worked = {}
-            stale = [int(pk) for pk in pieces[1::2]]
-            with cursor.copy(worked_sql, {"ids": stale, "site": origin}) as copy:
-                for row in copy:
-                    pk, _, json_record = bytes(row[:-1]).partition(DELIMITER_BYTES)
-                    worked[int(pk)] = json_record
-            for place in range(1, len(pieces), 2):
-                pieces[place] = worked.get(int(pieces[place]), b"")
-                gone += pieces[place] == b""
-            text = b"".join(pieces)
-    return text, len(ids) - gone
+    gone, pieces, worked = copied(alias, statements, {"site": origin}, ids)
+    for place in range(1, len(pieces), 2):
+        pieces[place] = worked.get(int(pieces[place]), b"")
+        gone += pieces[place] == b""
+    return b"".join(pieces), len(ids) - gone
 
 
 class Written:
