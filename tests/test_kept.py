@@ -1,5 +1,7 @@
 import datetime
 import io
+import secrets
+import string
 
 import pytest
 import reversion
@@ -128,6 +130,30 @@ def test_an_activity_deleted_before_its_chunk_is_written_has_no_element(varied):
     identifiers = [e.findtext("iati-identifier") for e in etree.fromstring(b"<a>" + text + b"</a>")]
     assert identifiers == [iati.identifier(pk) for pk in (varied_ids[1], stale, varied_ids[2])]
     assert left_out == 0
+
+
+def moved_out(using="default"):
+    """How many pieces of texts PostgreSQL holds out of the kept rows (in their TOAST)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = %s", [kept.TABLE]
+        )
+        (toast,) = cursor.fetchone()
+        cursor.execute(f"SELECT count(*) FROM {toast}")
+        return cursor.fetchone()[0]
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_kept_row_holds_its_json_in_the_row_itself(varied):  # noqa: F811
+    kept.keep()
+    before = moved_out()
+    # 2,600 characters that do not compress, past PostgreSQL's default of 2,032 a row.
+    json = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(2_600))
+    KeptCells.objects.filter(activity=varied[0]).update(json=json)
+
+    assert KeptCells.objects.get(activity=varied[0]).json == json
+    assert moved_out() == before
 
 
 @postgresql_only
