@@ -144,15 +144,15 @@ class Serialized:
 def every_row(written, everything):
     """
     The JSON of one page that holds every record of `written` (Serialized or
-    json_sql.Written): its count as a page's, its links null, and "truncated"; past its
-    limit, "everything" is `everything()`, the address of the whole list.
+    json_sql.Written): its count the records it holds, exact unless the list has more
+    ("truncated"), its links null; past its limit, "everything" is `everything()`, the
+    address of the whole list.
     """
     yield b'{"results":['
     for number, text in enumerate(written):
         yield text[1:] if number == 0 else text  # Each record after a comma but the first.
-    count, truncated = written.count, written.truncated
-    exact = count <= paging.COUNT_LIMIT and not truncated
-    tail = {"count": min(count, paging.COUNT_LIMIT), "count_is_exact": exact}
+    truncated = written.truncated
+    tail = {"count": written.count, "count_is_exact": not truncated}
     tail |= dict.fromkeys(["first", "previous", "next", "last"]) | {"truncated": truncated}
     if truncated:
         tail["everything"] = everything()
@@ -275,14 +275,17 @@ class ListPagination(BasePagination):
                 "count": {
                     "type": "integer",
                     "minimum": 0,
-                    "maximum": paging.COUNT_LIMIT,
                     "description": (
-                        f"The number of matching records, counted up to {paging.COUNT_LIMIT:,}."
+                        f"The number of matching records, counted up to {paging.COUNT_LIMIT:,}; "
+                        "with page=all, the records it holds."
                     ),
                 },
                 "count_is_exact": {
                     "type": "boolean",
-                    "description": f"False when more than {paging.COUNT_LIMIT:,} records match.",
+                    "description": (
+                        f"False when more records match than the count: past {paging.COUNT_LIMIT:,}"
+                        f", or with page=all past the {exports.EXPORT_LIMIT:,} it holds."
+                    ),
                 },
                 "first": link,
                 "previous": link,

@@ -387,8 +387,8 @@ def test_page_all_holds_the_rows_of_every_page_in_their_order(
     assert [row["title"] for row in answer["results"]] == [
         a.title for a in sorted(activities, key=ORDERS[sort])
     ]
-    # The count stops where a page's does (50 here); the results hold all 90 rows.
-    assert (answer["count"], answer["count_is_exact"], answer["truncated"]) == (50, False, False)
+    # A page's count stops at 50 here; the whole list's counts what it holds, all 90 rows.
+    assert (answer["count"], answer["count_is_exact"], answer["truncated"]) == (90, True, False)
     assert "everything" not in answer
     assert dict.fromkeys(["first", "previous", "next", "last"]).items() <= answer.items()
 
