@@ -8,8 +8,8 @@ WHOLE_ROW = 4000
 
 def held_in_row(schema_editor, target):
     """
-    Have PostgreSQL keep each kept row's texts in the row itself, compressed, up to `target`
-    bytes (None: its default). An export of JSON reads one kept row for every activity:
+    Have PostgreSQL keep each kept row's texts in the row itself up to `target` bytes (None:
+    its default), compressing the largest until the row fits. An export of JSON reads one kept row for every activity:
     with the JSON moved out, each read took a second index lookup, and at a million
     activities a chunk of 2,000 took about a fifth longer. Rows already kept stay as they
     are until they are kept again (keep_export_cells --all).
