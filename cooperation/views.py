@@ -153,6 +153,12 @@ def record_citations():
     return Prefetch("citations", queryset=citations, to_attr="public_citations")
 
 
+#: What the 404 page of a list says of a `page` that is not one of its pages.
+NO_SUCH_PAGE = (
+    "This list has no such page: its pages are numbered from 1, and “last” is the last one."
+)
+
+
 class FilterListView(FilterView):
     """
     A filtered list that answers an invalid filter with its errors and status 400, counts
@@ -180,7 +186,10 @@ class FilterListView(FilterView):
         after, before = self.request.GET.get("after"), self.request.GET.get("before")
         key = Key.of(queryset)
         if not (after or before):
-            return super().paginate_queryset(queryset, page_size)
+            try:
+                return super().paginate_queryset(queryset, page_size)
+            except Http404:  # Django's words ("Invalid page (0): …") are for developers.
+                raise Http404(NO_SUCH_PAGE) from None
         try:
             if after and before:
                 raise InvalidCursor("A page link names either the rows after or before a row.")

@@ -1,4 +1,5 @@
 import datetime
+import html
 import re
 from urllib.parse import urlencode
 
@@ -34,7 +35,7 @@ from cooperation.models import (
     Publication,
     Role,
 )
-from cooperation.views import LATEST_ON_RECORD, PARTNERS_SHOWN
+from cooperation.views import LATEST_ON_RECORD, NO_SUCH_PAGE, PARTNERS_SHOWN
 
 from .factories import (
     ActivityFactory,
@@ -624,21 +625,14 @@ def test_list_bad_filter_keeps_other_input(client, name, params, message):
 
 @pytest.mark.parametrize("name", LISTS)
 @pytest.mark.parametrize(
-    ("number", "message"),
-    [
-        ("abc", "nor can it be converted to an int"),
-        ("0", "That page number is less than 1"),
-        ("-1", "That page number is less than 1"),
-        ("2", "That page contains no results"),
-        (HUGE, "That page contains no results"),
-        ("<script>alert(1)</script>", "nor can it be converted to an int"),
-        ("1.5", "nor can it be converted to an int"),
-    ],
+    "number", ["abc", "0", "-1", "2", HUGE, "<script>alert(1)</script>", "1.5"]
 )
-def test_list_bad_page_answers_404_with_message(client, world, name, number, message):
+def test_list_bad_page_answers_404_with_message(client, world, name, number):
     response = page(client, name, expect=404, page=number)
 
-    assertContains(response, message, status_code=404)
+    assertContains(response, html.escape(NO_SUCH_PAGE), status_code=404)
+    for djangos in ["Invalid page", "converted to an int", "less than 1", "no results"]:
+        assert djangos.encode() not in response.content
     assert b"<script>" not in response.content
 
 
